@@ -1,0 +1,23 @@
+// One suite, several projects. The component suite runs once per database backend:
+// always on embedded SQLite, and on MariaDB/MySQL when TEST_MYSQL_URL is set.
+// In CI (CI=true) the MySQL run is mandatory: a missing TEST_MYSQL_URL fails the run instead of skipping.
+const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
+const base = { transform, testEnvironment: 'node', rootDir: __dirname };
+
+if (process.env.CI === 'true' && !process.env.TEST_MYSQL_URL) {
+  throw new Error('CI=true but TEST_MYSQL_URL is not set: the MySQL component suite is mandatory in CI');
+}
+
+const backendSuites = ['<rootDir>/test/component/**/*.test.ts', '<rootDir>/test/security/**/*.test.ts'];
+
+const projects = [
+  { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+  { ...base, displayName: 'sqlite', testMatch: backendSuites, setupFiles: ['<rootDir>/test/setup/sqlite.ts'] },
+  { ...base, displayName: 'grafana', testMatch: ['<rootDir>/test/grafana/**/*.test.ts'] },
+  { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/test/faults/**/*.test.ts'] },
+];
+if (process.env.TEST_MYSQL_URL) {
+  projects.push({ ...base, displayName: 'mysql', testMatch: backendSuites, setupFiles: ['<rootDir>/test/setup/mysql.ts'] });
+}
+
+module.exports = { projects, testTimeout: 30000, maxWorkers: 2 };

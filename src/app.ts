@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Config } from './config';
+import type { AppContext } from './context';
+import { authRouter } from './auth/authRouter';
+import { countActiveUsers } from './auth/sessionsRepository';
+import { authMiddleware } from './auth/middleware';
+import { docsRouter } from './docs/docsRouter';
+import type { FactoryClient } from './factory/types';
+import { franchisesRouter } from './franchises/franchisesRouter';
+import { MenuCache } from './menu/menuService';
+import { ordersRouter } from './orders/ordersRouter';
+import type { DatabaseHandle } from './shared/db';
+import { unauthorized } from './shared/errors';
+import { cors, errorHandler, generalRateLimit, observeRequests, requestId, requireJsonBody, unknownEndpoint } from './shared/http/middleware';
+import { RouteCatalogue } from './shared/http/routes';
+import type { Logger } from './shared/logging/logger';
+import type { Metrics } from './shared/metrics/metrics';
+import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLimit/store';
+import { usersRouter } from './users/usersRouter';
+
+export const ACTIVE_USER_WINDOW_MS = 5 * 60_000;
+const CIRCUIT_CODES = { closed: 0, half_open: 1, open: 2 } as const;
+
+export interface AppDeps {
+  config: Config;
+  database: DatabaseHandle;
+  logger: Logger;
+  metrics: Metrics;
+  factory: FactoryClient;
+  factoryPublicUrl: string;
+  rateLimits?: RateLimitStore;
+  now?: () => number;
+}
+
+export function serviceVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Builds the Express app with no listen() and no module-level state: tests run several side by side. */
+export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
+  const ctx: AppContext = {
+    config: deps.config,
+    database: deps.database,
+    db: deps.database.db,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    factory: deps.factory,
+    factoryPublicUrl: deps.factoryPublicUrl,
+    rateLimits: deps.rateLimits ?? createMemoryRateLimitStore(deps.now),
+    now: deps.now ?? Date.now,
+  };
+  const { config, metrics, logger } = ctx;
+  metrics.hooks.activeUsers = () => countActiveUsers(ctx.db, ctx.now() - ACTIVE_USER_WINDOW_MS, ctx.now());
+  metrics.hooks.dbPool = () => deps.database.poolStats();
+  metrics.hooks.circuitState = () => CIRCUIT_CODES[ctx.factory.state().circuit];
+
+  const version = serviceVersion();
+  const catalogue = new RouteCatalogue();
+  const auth = authMiddleware(ctx);
+  const menu = new MenuCache(ctx);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  if (config.trustProxy !== undefined) app.set('trust proxy', /^\d+$/.test(config.trustProxy) ? Number(config.trustProxy) : config.trustProxy);
+
+  app.use(requestId());
+  if (config.telemetryEnabled) app.use(observeRequests(metrics, logger));
+  app.use(helmet());
+  app.use(cors(config.corsOrigins));
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await ctx.database.ping();
+      metrics.dbUp.set(1);
+      res.json({ status: 'ready' });
+    } catch (error) {
+      metrics.dbUp.set(0);
+      logger.warn({ type: 'db', err: error }, 'readiness check failed');
+      res.status(503).json({ status: 'not ready', message: 'database not reachable' });
+    }
+  });
+  app.get('/metrics', async (req, res) => {
+    if (config.metrics.token && req.headers.authorization !== `Bearer ${config.metrics.token}`) throw unauthorized();
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(generalRateLimit(ctx.rateLimits, config.rateLimitPerMinute, metrics, logger));
+  app.use(requireJsonBody());
+  app.use(express.json({ limit: config.bodyLimit, strict: true }));
+
+  app.get('/', (_req, res) => {
+    res.json({ message: 'welcome to JWT Pizza', version });
+  });
+  app.use(authRouter(ctx, catalogue, auth));
+  app.use(usersRouter(ctx, catalogue, auth));
+  app.use(ordersRouter(ctx, catalogue, auth, menu));
+  app.use(franchisesRouter(ctx, catalogue, auth));
+  app.use(docsRouter(catalogue, version, deps.factoryPublicUrl));
+  app.use(unknownEndpoint(metrics, logger));
+  app.use(errorHandler(logger));
+  return { app, ctx };
+}

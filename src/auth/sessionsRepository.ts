@@ -1,0 +1,61 @@
+import type { Db } from '../shared/db';
+import { type RoleGrant, type User, toUser } from '../users/usersRepository';
+
+export interface SessionUser extends User {
+  sessionId: string;
+  lastSeenAt: number;
+}
+
+export async function insertSession(db: Db, session: { id: string; userId: number; now: number; expiresAt: number }): Promise<void> {
+  await db
+    .insertInto('sessions')
+    .values({ id: session.id, user_id: session.userId, created_at: session.now, expires_at: session.expiresAt, last_seen_at: session.now })
+    .execute();
+}
+
+/** One query: the live session, its user and the user's roles (roles come from the database, not the token). */
+export async function findSessionUser(db: Db, sessionId: string, now: number): Promise<SessionUser | undefined> {
+  const rows = await db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .leftJoin('user_roles as r', 'r.user_id', 'u.id')
+    .select(['u.id as id', 'u.name as name', 'u.email as email', 's.last_seen_at as last_seen_at', 'r.role as role', 'r.object_id as object_id'])
+    .where('s.id', '=', sessionId)
+    .where('s.expires_at', '>', now)
+    .orderBy('r.id')
+    .execute();
+  if (!rows.length) return undefined;
+  const roles: RoleGrant[] = [];
+  for (const row of rows) {
+    if (row.role) roles.push(row.object_id === null ? { role: row.role } : { role: row.role, objectId: Number(row.object_id) });
+  }
+  return { ...toUser(rows[0], roles), sessionId, lastSeenAt: Number(rows[0].last_seen_at) };
+}
+
+export async function touchSession(db: Db, sessionId: string, now: number): Promise<void> {
+  await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', sessionId).execute();
+}
+
+export async function deleteSession(db: Db, sessionId: string): Promise<void> {
+  await db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+}
+
+export async function deleteSessionsOfUser(db: Db, userId: number, exceptSessionId?: string): Promise<void> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (exceptSessionId) query = query.where('id', '!=', exceptSessionId);
+  await query.execute();
+}
+
+export async function countActiveUsers(db: Db, seenSince: number, now: number): Promise<number> {
+  const row = await db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.count<number>('user_id').distinct().as('n'))
+    .where('last_seen_at', '>=', seenSince)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export async function deleteExpiredSessions(db: Db, now: number): Promise<void> {
+  await db.deleteFrom('sessions').where('expires_at', '<=', now).execute();
+}

@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { configKeys, type ConfigKey } from './schema';
+
+export class ConfigError extends Error {}
+
+const WEAK_PASSWORDS = new Set(['admin', 'password', 'changeme', 'a', 'admin123', 'password123', 'diner', 'franchisee', 'toomanysecrets']);
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'mysql'; url: string; host: string; port: number; user: string; password: string; database: string };
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  database: DatabaseConfig;
+  dbPoolSize: number;
+  dbTimeoutMs: number;
+  dataDir: string;
+  jwt: { secret: string; ttlSeconds: number };
+  bcryptRounds: number;
+  factory: {
+    /** Undefined: start the embedded simulator. */
+    url?: string;
+    apiKey?: string;
+    timeoutMs: number;
+    circuitThreshold: number;
+    circuitCooldownMs: number;
+    simulatorPort: number;
+    simulatorAdminKey?: string;
+  };
+  corsOrigins: string[] | 'localhost' | 'none';
+  admin?: { email: string; password: string; name: string };
+  seedDemoData: boolean;
+  bodyLimit: string;
+  trustProxy?: string;
+  loginLimits: { perIp: number; perAccount: number; windowSeconds: number };
+  rateLimitPerMinute: number;
+  redisUrl?: string;
+  log: { level: string; pretty: boolean };
+  metrics: { token?: string; source: string; push?: { url: string; user?: string; password?: string; intervalSeconds: number } };
+  logsPush?: { url: string; user?: string; password?: string };
+  telemetryEnabled: boolean;
+  shutdownTimeoutMs: number;
+  webConcurrency: number;
+}
+
+type Raw = { [K in ConfigKey]: z.output<(typeof configKeys)[K]['schema']> };
+
+function parseRaw(env: NodeJS.ProcessEnv): Raw {
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(configKeys)) {
+    const value = env[key] ?? spec.default;
+    const parsed = (spec.schema as z.ZodType).safeParse(value);
+    if (parsed.success) raw[key] = parsed.data;
+    else problems.push(`${key}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return raw as Raw;
+}
+
+function parseDatabaseUrl(url: string): DatabaseConfig {
+  if (url.startsWith('sqlite:')) return { kind: 'sqlite', file: url.slice('sqlite:'.length) };
+  const u = new URL(url);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) throw new ConfigError('DATABASE_URL: a mysql URL needs a database name (mysql://user:pass@host:port/db)');
+  return {
+    kind: 'mysql',
+    url,
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database,
+  };
+}
+
+/** Development keeps one generated secret in the data dir so tokens survive restarts. */
+function developmentSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTty?: boolean } = {}): Config {
+  const raw = parseRaw(env);
+  const production = raw.NODE_ENV === 'production';
+  const problems: string[] = [];
+
+  const dataDir = resolve(raw.DATA_DIR);
+  let secret = raw.JWT_SECRET;
+  if (secret !== undefined && secret.length < 32) problems.push('JWT_SECRET: must be at least 32 characters');
+  if (secret === undefined) {
+    if (production) problems.push('JWT_SECRET: required in production');
+    else secret = raw.NODE_ENV === 'test' ? randomBytes(32).toString('hex') : developmentSecret(dataDir);
+  }
+
+  if (production && raw.BCRYPT_ROUNDS < 10) problems.push('BCRYPT_ROUNDS: must be at least 10 in production');
+
+  let admin: Config['admin'];
+  if (raw.ADMIN_EMAIL || raw.ADMIN_PASSWORD) {
+    if (!raw.ADMIN_EMAIL || !raw.ADMIN_PASSWORD) problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
+    else {
+      if (production && (raw.ADMIN_PASSWORD.length < 12 || WEAK_PASSWORDS.has(raw.ADMIN_PASSWORD.toLowerCase()))) {
+        problems.push('ADMIN_PASSWORD: refusing a short or well-known default password in production (12+ characters)');
+      }
+      admin = { email: raw.ADMIN_EMAIL.toLowerCase(), password: raw.ADMIN_PASSWORD, name: raw.ADMIN_NAME };
+    }
+  }
+
+  if (production && !raw.FACTORY_URL) problems.push('FACTORY_URL: required in production (the embedded factory simulator makes no real pizzas)');
+  if (production && raw.FACTORY_URL && !raw.FACTORY_API_KEY) problems.push('FACTORY_API_KEY: required with FACTORY_URL in production');
+  if (raw.METRICS_PUSH_URL && !raw.METRICS_PUSH_PASSWORD && production) problems.push('METRICS_PUSH_PASSWORD: required with METRICS_PUSH_URL in production');
+
+  let database: DatabaseConfig | undefined;
+  try {
+    database = parseDatabaseUrl(raw.DATABASE_URL);
+  } catch (error) {
+    problems.push(error instanceof ConfigError ? error.message : 'DATABASE_URL: not a valid URL');
+  }
+
+  if (problems.length || !database || !secret) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+
+  const corsOrigins: Config['corsOrigins'] = raw.CORS_ORIGINS
+    ? raw.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
+    : production
+      ? 'none'
+      : 'localhost';
+
+  return {
+    env: raw.NODE_ENV,
+    host: raw.HOST,
+    port: raw.PORT,
+    database,
+    dbPoolSize: raw.DB_POOL_SIZE,
+    dbTimeoutMs: raw.DB_TIMEOUT_MS,
+    dataDir,
+    jwt: { secret, ttlSeconds: raw.JWT_TTL_SECONDS },
+    bcryptRounds: raw.BCRYPT_ROUNDS,
+    factory: {
+      url: raw.FACTORY_URL,
+      apiKey: raw.FACTORY_API_KEY,
+      timeoutMs: raw.FACTORY_TIMEOUT_MS,
+      circuitThreshold: raw.FACTORY_CIRCUIT_THRESHOLD,
+      circuitCooldownMs: raw.FACTORY_CIRCUIT_COOLDOWN_MS,
+      simulatorPort: raw.FACTORY_PORT,
+      simulatorAdminKey: raw.FACTORY_ADMIN_KEY,
+    },
+    corsOrigins,
+    admin,
+    seedDemoData: raw.SEED_DEMO_DATA ?? raw.NODE_ENV === 'development',
+    bodyLimit: raw.BODY_LIMIT,
+    trustProxy: raw.TRUST_PROXY,
+    loginLimits: { perIp: raw.LOGIN_MAX_FAILURES_PER_IP, perAccount: raw.LOGIN_MAX_FAILURES_PER_ACCOUNT, windowSeconds: raw.LOGIN_WINDOW_SECONDS },
+    rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE,
+    redisUrl: raw.REDIS_URL,
+    log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY ?? options.isTty ?? false },
+    metrics: {
+      token: raw.METRICS_TOKEN,
+      source: raw.METRICS_SOURCE,
+      push: raw.METRICS_PUSH_URL
+        ? { url: raw.METRICS_PUSH_URL, user: raw.METRICS_PUSH_USER, password: raw.METRICS_PUSH_PASSWORD, intervalSeconds: raw.METRICS_PUSH_INTERVAL }
+        : undefined,
+    },
+    logsPush: raw.LOGS_PUSH_URL ? { url: raw.LOGS_PUSH_URL, user: raw.LOGS_PUSH_USER, password: raw.LOGS_PUSH_PASSWORD } : undefined,
+    telemetryEnabled: raw.TELEMETRY_ENABLED ?? true,
+    shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+    webConcurrency: raw.WEB_CONCURRENCY,
+  };
+}
+
+/** A complete test configuration: in-memory SQLite, cheap bcrypt, no seeding; override per test. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const base = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:', BCRYPT_ROUNDS: '4', LOG_LEVEL: 'silent' });
+  return { ...base, ...overrides };
+}

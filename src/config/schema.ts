@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Every key is an environment variable; `config/.env.example` is generated
+ * from the descriptions here (`npm run config:example`) and a test keeps it in sync.
+ */
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+export const configKeys = {
+  NODE_ENV: { schema: z.enum(['development', 'production', 'test']), default: 'development', doc: 'development | production | test. Production refuses missing secrets and default passwords; development seeds demo data.' },
+  HOST: { schema: z.string().min(1), default: '0.0.0.0', doc: 'Interface to listen on.' },
+  PORT: { schema: int(0, 65535), default: '3000', doc: 'HTTP port.' },
+  DATABASE_URL: { schema: z.string().regex(/^(mysql:\/\/.+|sqlite:.+)$/, 'must be mysql://user:pass@host:port/db or sqlite:<path>'), default: 'sqlite:./data/pizza.db', doc: 'mysql://user:pass@host:port/db (MySQL/MariaDB, production) or sqlite:<path> (embedded; sqlite::memory: for a throwaway database).' },
+  DB_POOL_SIZE: { schema: int(1, 200), default: '10', doc: 'MySQL connection pool size (upper bound of connections per process).' },
+  DB_TIMEOUT_MS: { schema: int(100, 600000), default: '5000', doc: 'MySQL connect timeout and pool wait bound, in ms: a stopped database answers 503 fast instead of hanging.' },
+  DATA_DIR: { schema: z.string().min(1), default: './data', doc: 'Where development keeps its generated JWT secret (and the default SQLite file).' },
+  JWT_SECRET: { schema: optionalString, default: undefined, doc: 'HMAC secret for auth tokens (32+ characters). Required in production; generated once into DATA_DIR in development.' },
+  JWT_TTL_SECONDS: { schema: int(60, 60 * 60 * 24 * 30), default: '86400', doc: 'Auth token and session lifetime in seconds.' },
+  BCRYPT_ROUNDS: { schema: int(4, 15), default: '10', doc: 'bcrypt cost. At least 10 outside tests.' },
+  FACTORY_URL: { schema: optionalString.pipe(z.string().url().optional()), default: undefined, doc: 'Pizza factory base URL. Unset: an embedded factory simulator is started on FACTORY_PORT.' },
+  FACTORY_API_KEY: { schema: optionalString, default: undefined, doc: 'Vendor API key for the factory. Required with FACTORY_URL in production; the embedded simulator makes one up in development.' },
+  FACTORY_TIMEOUT_MS: { schema: int(100, 120000), default: '8000', doc: 'Factory call timeout (the factory\'s throttle chaos holds calls ~32 s).' },
+  FACTORY_CIRCUIT_THRESHOLD: { schema: int(1, 1000), default: '5', doc: 'Consecutive factory failures that open the circuit breaker.' },
+  FACTORY_CIRCUIT_COOLDOWN_MS: { schema: int(100, 3600000), default: '30000', doc: 'How long the open circuit fails fast before one probe is let through.' },
+  FACTORY_PORT: { schema: int(0, 65535), default: '3001', doc: 'Port of the embedded factory simulator (only when FACTORY_URL is unset).' },
+  FACTORY_ADMIN_KEY: { schema: optionalString, default: undefined, doc: 'Chaos-control key of the embedded factory simulator. Generated and logged once in development when unset.' },
+  CORS_ORIGINS: { schema: optionalString, default: undefined, doc: 'Comma-separated allowed browser origins (exact match). Unset: any http://localhost:* or 127.0.0.1 origin outside production, none in production.' },
+  ADMIN_EMAIL: { schema: optionalString.pipe(z.string().email().optional()), default: undefined, doc: 'Admin account created or updated at start-up (with ADMIN_PASSWORD).' },
+  ADMIN_PASSWORD: { schema: optionalString, default: undefined, doc: 'Password of ADMIN_EMAIL. In production: 12+ characters and not a well-known default.' },
+  ADMIN_NAME: { schema: z.string().min(1), default: 'Admin', doc: 'Display name of ADMIN_EMAIL.' },
+  SEED_DEMO_DATA: { schema: optionalString.pipe(bool.optional()), default: undefined, doc: 'Seed the classic demo users and franchise. Default: true in development, false otherwise (production seeds only the menu).' },
+  BODY_LIMIT: { schema: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 100kb'), default: '1mb', doc: 'Largest accepted JSON body; larger gets 413.' },
+  TRUST_PROXY: { schema: optionalString, default: undefined, doc: 'Express trust proxy setting (e.g. 1 behind one load balancer) so rate limits see client IPs.' },
+  LOGIN_MAX_FAILURES_PER_IP: { schema: int(1, 100000), default: '20', doc: 'Failed logins per IP per window before 429.' },
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: { schema: int(1, 100000), default: '5', doc: 'Failed logins per account per window before 429.' },
+  LOGIN_WINDOW_SECONDS: { schema: int(1, 86400), default: '900', doc: 'Login failure window in seconds.' },
+  RATE_LIMIT_PER_MINUTE: { schema: int(0, 10000000), default: '6000', doc: 'General per-IP request limit per minute (0 disables).' },
+  REDIS_URL: { schema: optionalString, default: undefined, doc: 'redis://host:port. When set, rate limits are shared by every instance through Redis.' },
+  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino log level.' },
+  LOG_PRETTY: { schema: optionalString.pipe(bool.optional()), default: undefined, doc: 'Pretty logs. Default: only when stdout is a TTY.' },
+  METRICS_TOKEN: { schema: optionalString, default: undefined, doc: 'When set, GET /metrics requires Authorization: Bearer <token>.' },
+  METRICS_SOURCE: { schema: z.string().min(1), default: 'jwt-pizza-service', doc: 'The `source` label on pushed metrics and `service` label on pushed logs.' },
+  METRICS_PUSH_URL: { schema: optionalString.pipe(z.string().url().optional()), default: undefined, doc: 'Prometheus remote_write URL (Grafana Cloud: https://.../api/prom/push). Unset: no metrics push.' },
+  METRICS_PUSH_USER: { schema: optionalString, default: undefined, doc: 'Basic-auth user for METRICS_PUSH_URL (Grafana Cloud instance id).' },
+  METRICS_PUSH_PASSWORD: { schema: optionalString, default: undefined, doc: 'Basic-auth password for METRICS_PUSH_URL (Grafana Cloud token).' },
+  METRICS_PUSH_INTERVAL: { schema: z.coerce.number().min(0.1).max(3600), default: '15', doc: 'Seconds between metric pushes.' },
+  LOGS_PUSH_URL: { schema: optionalString.pipe(z.string().url().optional()), default: undefined, doc: 'Loki push URL (…/loki/api/v1/push). Unset: logs go to stdout only.' },
+  LOGS_PUSH_USER: { schema: optionalString, default: undefined, doc: 'Basic-auth user for LOGS_PUSH_URL.' },
+  LOGS_PUSH_PASSWORD: { schema: optionalString, default: undefined, doc: 'Basic-auth password for LOGS_PUSH_URL.' },
+  TELEMETRY_ENABLED: { schema: optionalString.pipe(bool.optional()), default: 'true', doc: 'false turns request metrics and request logs off (used by the benchmark to measure their cost).' },
+  SHUTDOWN_TIMEOUT_MS: { schema: int(0, 600000), default: '10000', doc: 'How long SIGTERM waits for in-flight requests before closing.' },
+  WEB_CONCURRENCY: { schema: int(1, 64), default: '1', doc: 'Worker processes (Node cluster). /metrics aggregates all workers.' },
+} as const;
+
+export type ConfigKey = keyof typeof configKeys;

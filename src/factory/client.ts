@@ -1,0 +1,259 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino, { type Logger } from 'pino';
+import { createCircuitBreaker } from './circuitBreaker';
+import { createJsonTransport, TransportError, type JsonResponse } from './httpTransport';
+import { createLatencyWindow } from './latencyWindow';
+import { createPizzaJwtVerifier } from './pizzaJwtVerifier';
+import { redactReportUrl, redactSecret } from './redact';
+import type { FactoryClient, FactoryClientState, FactoryFailureReason, FactoryOrderRequest, FactoryOutcome } from './types';
+
+export { redactReportUrl, reportUrlFixCode } from './redact';
+
+export interface FactoryClientOptions {
+  /** Base URL of the factory, e.g. https://pizza-factory.example or http://127.0.0.1:3001 */
+  url: string;
+  apiKey: string;
+  /** Budget for one createPizza call, retries and key fetching included. */
+  timeoutMs?: number;
+  circuit?: { failureThreshold?: number; cooldownMs?: number };
+  jwksTtlMs?: number;
+  jwksMinRefreshIntervalMs?: number;
+  retry?: { maxAttempts?: number; backoffMs?: number };
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** Diner-safe texts: fixed strings, so they can never carry the API key or a report URL. */
+export const FACTORY_FAILURE_MESSAGES: Record<FactoryFailureReason, string> = {
+  factory_error: 'The pizza factory could not make your order',
+  timeout: 'The pizza factory took too long to answer',
+  circuit_open: 'The pizza factory is temporarily unavailable, please try again in a moment',
+  invalid_jwt: 'The pizza factory returned an invalid pizza',
+};
+
+const DEADLINE = Symbol('factory deadline');
+const CLIENT_CLOSED = Symbol('factory client closed');
+const MAX_LOGGED_FACTORY_MESSAGE = 200;
+
+interface CallResult {
+  outcome: FactoryOutcome;
+  /** Whether the answer says anything about the factory's health, for the circuit breaker. */
+  factoryHealthy: boolean;
+  status?: number;
+  detail: string;
+  attempts: number;
+}
+
+export function createFactoryClient(options: FactoryClientOptions): FactoryClient {
+  const timeoutMs = options.timeoutMs ?? 8000;
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const maxAttempts = options.retry?.maxAttempts ?? 3;
+  const backoffMs = options.retry?.backoffMs ?? 50;
+  const apiKey = options.apiKey;
+  const baseUrl = options.url.endsWith('/') ? options.url : `${options.url}/`;
+  const orderUrl = new URL('api/order', baseUrl);
+
+  const transport = createJsonTransport();
+  const latencies = createLatencyWindow(200);
+  const inFlight = new Set<AbortController>();
+  let closed = false;
+  let lastError: FactoryClientState['lastError'] = null;
+  let activeReportUrl: string | null = null;
+
+  const breaker = createCircuitBreaker({
+    failureThreshold: options.circuit?.failureThreshold ?? 5,
+    cooldownMs: options.circuit?.cooldownMs ?? 30_000,
+    now,
+    onTransition: (from, to, consecutiveFailures) =>
+      logger.warn({ type: 'factory', event: 'circuit', from, to, consecutiveFailures }, `factory circuit ${to}`),
+  });
+
+  const verifier = createPizzaJwtVerifier({
+    jwksUrl: new URL('.well-known/jwks.json', baseUrl),
+    transport,
+    ttlMs: options.jwksTtlMs ?? 10 * 60_000,
+    minRefreshIntervalMs: options.jwksMinRefreshIntervalMs ?? 5_000,
+    fetchTimeoutMs: timeoutMs,
+    now,
+    logger,
+  });
+
+  function failed(reason: FactoryFailureReason, latencyMs: number, extra: { factoryStatus?: number; reportUrl?: string } = {}): FactoryOutcome {
+    return { kind: 'failed', reason, message: FACTORY_FAILURE_MESSAGES[reason], latencyMs, ...definedOnly(extra) };
+  }
+
+  // Retry rule: a retry may only happen when the order certainly never reached the factory, otherwise
+  // the diner could pay once and get two pizzas made. That is the case only when no connection was ever
+  // established (connection refused, unreachable host, DNS failure). A timeout, a reset on an
+  // established connection or any HTTP answer (5xx included) is final: the pizza may have been made.
+  async function sendOrder(request: FactoryOrderRequest, signal: AbortSignal): Promise<{ response: JsonResponse; attempts: number }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await transport.send({
+          method: 'POST',
+          url: orderUrl,
+          headers: { authorization: `Bearer ${apiKey}` },
+          body: { diner: request.diner, order: request.order },
+          signal,
+        });
+        return { response, attempts: attempt };
+      } catch (error) {
+        const neverSent = error instanceof TransportError && !error.requestSent;
+        if (!neverSent || attempt >= maxAttempts || signal.aborted) throw Object.assign(error as Error, { attempts: attempt });
+        await sleep(backoffMs * 2 ** (attempt - 1), undefined, { signal });
+      }
+    }
+  }
+
+  async function callFactory(request: FactoryOrderRequest, signal: AbortSignal, startedAt: number): Promise<CallResult> {
+    let response: JsonResponse;
+    let attempts: number;
+    try {
+      ({ response, attempts } = await sendOrder(request, signal));
+    } catch (error) {
+      return transportFailure(error, signal, startedAt);
+    }
+
+    const body = (response.body ?? {}) as { jwt?: unknown; message?: unknown; reportUrl?: unknown };
+    const reportUrl = typeof body.reportUrl === 'string' ? body.reportUrl : undefined;
+    const status = response.status;
+
+    if (status < 200 || status >= 300) {
+      const factoryMessage = typeof body.message === 'string' ? body.message.slice(0, MAX_LOGGED_FACTORY_MESSAGE) : '';
+      return {
+        outcome: failed('factory_error', elapsed(startedAt), { factoryStatus: status, reportUrl }),
+        factoryHealthy: !tripsBreaker(status),
+        status,
+        detail: `factory answered ${status}${factoryMessage ? `: ${factoryMessage}` : ''}`,
+        attempts,
+      };
+    }
+
+    if (typeof body.jwt !== 'string') {
+      return { outcome: failed('invalid_jwt', elapsed(startedAt), { factoryStatus: status, reportUrl }), factoryHealthy: false, status, detail: 'no jwt in the factory answer', attempts };
+    }
+
+    let verdict;
+    try {
+      verdict = await verifier.verify(body.jwt, { orderId: request.order.id, dinerId: request.diner.id }, signal);
+    } catch (error) {
+      const result = transportFailure(error, signal, startedAt);
+      return { ...result, outcome: { ...result.outcome, ...definedOnly({ factoryStatus: status, reportUrl }) }, status, attempts, detail: `${result.detail} while fetching the factory keys` };
+    }
+    if (!verdict.valid) {
+      const detail = verdict.problem === 'jwks_unavailable' ? `cannot verify the pizza: ${verdict.detail}` : `pizza JWT rejected: ${verdict.detail}`;
+      return { outcome: failed('invalid_jwt', elapsed(startedAt), { factoryStatus: status, reportUrl }), factoryHealthy: false, status, detail, attempts };
+    }
+    return {
+      outcome: { kind: 'fulfilled', jwt: body.jwt, latencyMs: elapsed(startedAt), ...definedOnly({ reportUrl }) },
+      factoryHealthy: true,
+      status,
+      detail: 'pizza verified',
+      attempts,
+    };
+  }
+
+  function transportFailure(error: unknown, signal: AbortSignal, startedAt: number): CallResult {
+    const attempts = (error as { attempts?: number }).attempts ?? 1;
+    if (signal.aborted && signal.reason === DEADLINE) {
+      return { outcome: failed('timeout', elapsed(startedAt)), factoryHealthy: false, detail: `no answer within ${timeoutMs} ms`, attempts };
+    }
+    if (signal.aborted && signal.reason === CLIENT_CLOSED) {
+      return { outcome: failed('factory_error', elapsed(startedAt)), factoryHealthy: false, detail: 'factory client closed', attempts };
+    }
+    const code = error instanceof TransportError ? error.code : undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    return { outcome: failed('factory_error', elapsed(startedAt)), factoryHealthy: false, detail: `factory unreachable: ${code ?? message}`, attempts };
+  }
+
+  function record(request: FactoryOrderRequest, result: CallResult): void {
+    const { outcome } = result;
+    latencies.record(outcome.latencyMs);
+    if (result.factoryHealthy) breaker.recordSuccess();
+    else breaker.recordFailure();
+
+    if (outcome.reportUrl) activeReportUrl = redactReportUrl(outcome.reportUrl);
+    else if (outcome.kind === 'fulfilled') activeReportUrl = null;
+
+    const detail = redactReportUrl(redactSecret(result.detail, apiKey));
+    if (outcome.kind === 'failed') lastError = { reason: outcome.reason, message: detail, at: new Date(now()).toISOString() };
+    log(request, outcome, { status: result.status, attempts: result.attempts, detail });
+  }
+
+  function log(request: FactoryOrderRequest, outcome: FactoryOutcome, extra: { status?: number; attempts: number; detail: string }): void {
+    const event = {
+      type: 'factory',
+      method: 'POST',
+      url: orderUrl.pathname,
+      status: extra.status,
+      latencyMs: outcome.latencyMs,
+      outcome: outcome.kind,
+      reason: outcome.kind === 'failed' ? outcome.reason : undefined,
+      reportUrl: outcome.reportUrl ? redactReportUrl(outcome.reportUrl) : undefined,
+      attempts: extra.attempts,
+      circuit: breaker.state(),
+      orderId: request.order.id,
+      detail: extra.detail,
+    };
+    if (outcome.kind === 'fulfilled') logger.info(event, 'factory order fulfilled');
+    else logger.warn(event, `factory order failed: ${outcome.reason}`);
+  }
+
+  return {
+    async createPizza(request) {
+      const startedAt = performance.now();
+      if (closed || !breaker.tryAcquire()) {
+        const outcome = failed(closed ? 'factory_error' : 'circuit_open', elapsed(startedAt));
+        log(request, outcome, { attempts: 0, detail: closed ? 'factory client closed' : 'circuit open, factory not called' });
+        return outcome;
+      }
+
+      const controller = new AbortController();
+      const deadline = setTimeout(() => controller.abort(DEADLINE), timeoutMs);
+      inFlight.add(controller);
+      try {
+        const result = await callFactory(request, controller.signal, startedAt).catch(
+          (error: unknown): CallResult => transportFailure(error, controller.signal, startedAt),
+        );
+        record(request, result);
+        return result.outcome;
+      } finally {
+        clearTimeout(deadline);
+        inFlight.delete(controller);
+      }
+    },
+
+    state() {
+      return {
+        circuit: breaker.state(),
+        consecutiveFailures: breaker.consecutiveFailures(),
+        recentLatencyMs: latencies.summary(),
+        lastError,
+        activeReportUrl,
+      };
+    },
+
+    async close() {
+      closed = true;
+      for (const controller of inFlight) controller.abort(CLIENT_CLOSED);
+      transport.close();
+    },
+  };
+}
+
+// A 4xx other than 408/429 means the factory is up and judged our request (bad body, bad key): opening the
+// circuit would refuse every other diner's valid order without relieving anything, so it counts as a
+// healthy answer. 5xx, 408 and 429 say the factory itself is in trouble.
+function tripsBreaker(status: number): boolean {
+  if (status === 408 || status === 429) return true;
+  return status < 400 || status >= 500;
+}
+
+function elapsed(startedAt: number): number {
+  return Math.round(performance.now() - startedAt);
+}
+
+function definedOnly<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

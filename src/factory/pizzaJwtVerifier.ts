@@ -1,0 +1,158 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { Logger } from 'pino';
+import type { JsonTransport } from './httpTransport';
+
+export interface PizzaJwtVerifierOptions {
+  jwksUrl: URL;
+  transport: JsonTransport;
+  ttlMs: number;
+  /** Least time between two JWKS fetches, so a flood of unknown `kid`s cannot hammer the factory. */
+  minRefreshIntervalMs: number;
+  fetchTimeoutMs: number;
+  now: () => number;
+  logger: Logger;
+}
+
+export interface ExpectedPizza {
+  orderId: number;
+  dinerId: number;
+}
+
+export type PizzaJwtVerdict =
+  | { valid: true }
+  /** `jwks_unavailable`: the token could not be checked at all, which is logged apart from a bad token. */
+  | { valid: false; problem: 'invalid_token' | 'jwks_unavailable'; detail: string };
+
+export interface PizzaJwtVerifier {
+  /** Rejects with the signal's reason when the signal aborts while keys are being fetched. */
+  verify(token: string, expected: ExpectedPizza, signal: AbortSignal): Promise<PizzaJwtVerdict>;
+}
+
+class JwksUnavailableError extends Error {}
+
+export function createPizzaJwtVerifier(options: PizzaJwtVerifierOptions): PizzaJwtVerifier {
+  const { jwksUrl, transport, ttlMs, minRefreshIntervalMs, fetchTimeoutMs, now, logger } = options;
+  let keysByKid = new Map<string, KeyObject>();
+  let fetchedAt = Number.NEGATIVE_INFINITY;
+  let lastAttemptAt = Number.NEGATIVE_INFINITY;
+  let refreshInFlight: Promise<void> | null = null;
+
+  function refreshAllowed(): boolean {
+    return now() - lastAttemptAt >= minRefreshIntervalMs;
+  }
+
+  // Single flight: concurrent verifications share one JWKS request.
+  function refresh(): Promise<void> {
+    refreshInFlight ??= fetchKeys().finally(() => (refreshInFlight = null));
+    return refreshInFlight;
+  }
+
+  async function fetchKeys(): Promise<void> {
+    lastAttemptAt = now();
+    const startedAt = performance.now();
+    const logFields = { type: 'factory', method: 'GET', url: jwksUrl.pathname };
+    let status: number | undefined;
+    try {
+      const response = await transport.send({ method: 'GET', url: jwksUrl, signal: AbortSignal.timeout(fetchTimeoutMs) });
+      status = response.status;
+      if (status !== 200) throw new JwksUnavailableError(`JWKS answered ${status}`);
+      const keys = parseJwks(response.body);
+      if (keys.size === 0) throw new JwksUnavailableError('JWKS has no usable RS256 key');
+      keysByKid = keys;
+      fetchedAt = now();
+      logger.info({ ...logFields, status, latencyMs: elapsed(startedAt), outcome: 'jwks_refreshed', kids: [...keys.keys()] }, 'factory JWKS refreshed');
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      logger.error({ ...logFields, status, latencyMs: elapsed(startedAt), outcome: 'jwks_unavailable', detail }, 'factory JWKS unavailable');
+      throw error instanceof JwksUnavailableError ? error : new JwksUnavailableError(`JWKS fetch failed: ${detail}`);
+    }
+  }
+
+  async function keyFor(kid: string, signal: AbortSignal): Promise<KeyObject | undefined> {
+    const stale = now() - fetchedAt >= ttlMs;
+    if ((stale || !keysByKid.has(kid)) && refreshAllowed()) {
+      try {
+        await abortable(refresh(), signal);
+      } catch (error) {
+        // Public keys that are a little past their TTL are still better than refusing every pizza.
+        if (signal.aborted || keysByKid.size === 0 || !keysByKid.has(kid)) throw error;
+      }
+    } else if (refreshInFlight) {
+      await abortable(refreshInFlight, signal).catch(() => undefined);
+    }
+    if (keysByKid.size === 0) throw new JwksUnavailableError('no JWKS fetched yet (refresh rate-limited)');
+    return keysByKid.get(kid);
+  }
+
+  return {
+    async verify(token, expected, signal) {
+      const invalid = (detail: string): PizzaJwtVerdict => ({ valid: false, problem: 'invalid_token', detail });
+      const decoded = decodeSafely(token);
+      if (!decoded || typeof decoded.header !== 'object') return invalid('not a JWT');
+      if (decoded.header.alg !== 'RS256') return invalid(`alg ${String(decoded.header.alg)} is not allowed`);
+      const kid = decoded.header.kid;
+      if (typeof kid !== 'string' || kid === '') return invalid('no kid in header');
+
+      let key: KeyObject | undefined;
+      try {
+        key = await keyFor(kid, signal);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        return { valid: false, problem: 'jwks_unavailable', detail: error instanceof Error ? error.message : String(error) };
+      }
+      if (!key) return invalid(`unknown kid ${kid}`);
+
+      let payload: string | jwt.JwtPayload;
+      try {
+        payload = jwt.verify(token, key, { algorithms: ['RS256'], clockTimestamp: Math.floor(now() / 1000) });
+      } catch (error) {
+        return invalid(error instanceof Error ? error.message : 'signature check failed');
+      }
+      if (typeof payload !== 'object') return invalid('payload is not an object');
+      if (typeof payload.exp !== 'number') return invalid('no exp claim');
+      const claims = payload as jwt.JwtPayload & { order?: { id?: unknown }; diner?: { id?: unknown } };
+      if (claims.order?.id !== expected.orderId) return invalid('order id does not match the request');
+      if (claims.diner?.id !== expected.dinerId) return invalid('diner id does not match the request');
+      return { valid: true };
+    },
+  };
+}
+
+function decodeSafely(token: string): jwt.Jwt | null {
+  try {
+    return jwt.decode(token, { complete: true });
+  } catch {
+    return null;
+  }
+}
+
+function parseJwks(body: unknown): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>();
+  const candidates = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(candidates)) return keys;
+  for (const candidate of candidates as Record<string, unknown>[]) {
+    const { kty, kid, alg, use, n, e } = candidate ?? {};
+    if (kty !== 'RSA' || typeof kid !== 'string' || typeof n !== 'string' || typeof e !== 'string') continue;
+    if ((alg !== undefined && alg !== 'RS256') || (use !== undefined && use !== 'sig')) continue;
+    try {
+      keys.set(kid, createPublicKey({ key: { kty, n, e }, format: 'jwk' }));
+    } catch {
+      // A malformed key is skipped; the others may still verify.
+    }
+  }
+  return keys;
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function elapsed(startedAt: number): number {
+  return Math.round(performance.now() - startedAt);
+}

@@ -1,0 +1,165 @@
+import type { Db } from '../shared/db';
+import { insertedId } from '../shared/db';
+import type { OrderStatus } from '../shared/db/schema';
+import { unitsToBtc } from '../shared/money';
+
+export interface OrderItemView { id: number; menuId: number; description: string; price: number }
+export interface OrderView { id: number; franchiseId: number | null; storeId: number | null; date: string; status: OrderStatus; items: OrderItemView[] }
+
+export interface OrderRecord {
+  id: number;
+  dinerId: number | null;
+  franchiseId: number | null;
+  storeId: number | null;
+  status: OrderStatus;
+  createdAt: number;
+  jwt: string | null;
+  failureReason: string | null;
+  failureMessage: string | null;
+  factoryStatus: number | null;
+  reportUrl: string | null;
+  attempts: number;
+  totalUnits: number;
+}
+
+const orderColumns = [
+  'id', 'diner_id', 'franchise_id', 'store_id', 'status', 'created_at', 'jwt', 'failure_reason', 'failure_message', 'factory_status', 'report_url', 'attempts', 'total_units',
+] as const;
+
+type OrderRow = { id: number; diner_id: number | null; franchise_id: number | null; store_id: number | null; status: OrderStatus; created_at: number; jwt: string | null; failure_reason: string | null; failure_message: string | null; factory_status: number | null; report_url: string | null; attempts: number; total_units: number };
+
+const nullableNumber = (v: number | null) => (v === null ? null : Number(v));
+
+function toRecord(row: OrderRow): OrderRecord {
+  return {
+    id: Number(row.id),
+    dinerId: nullableNumber(row.diner_id),
+    franchiseId: nullableNumber(row.franchise_id),
+    storeId: nullableNumber(row.store_id),
+    status: row.status,
+    createdAt: Number(row.created_at),
+    jwt: row.jwt,
+    failureReason: row.failure_reason,
+    failureMessage: row.failure_message,
+    factoryStatus: nullableNumber(row.factory_status),
+    reportUrl: row.report_url,
+    attempts: Number(row.attempts),
+    totalUnits: Number(row.total_units),
+  };
+}
+
+/** Orders and their items become API shapes here and nowhere else. */
+export function toOrderView(order: OrderRecord, items: OrderItemView[]): OrderView {
+  return { id: order.id, franchiseId: order.franchiseId, storeId: order.storeId, date: new Date(order.createdAt).toISOString(), status: order.status, items };
+}
+
+export async function insertPendingOrder(
+  db: Db,
+  order: { dinerId: number; franchiseId: number; storeId: number; idempotencyKey?: string; items: { menuId: number; description: string; priceUnits: number }[] },
+  now: number,
+): Promise<number> {
+  const totalUnits = order.items.reduce((sum, item) => sum + item.priceUnits, 0);
+  const id = insertedId(
+    await db
+      .insertInto('orders')
+      .values({
+        diner_id: order.dinerId,
+        franchise_id: order.franchiseId,
+        store_id: order.storeId,
+        created_at: now,
+        updated_at: now,
+        status: 'pending',
+        total_units: totalUnits,
+        idempotency_key: order.idempotencyKey ?? null,
+        attempts: 0,
+      })
+      .executeTakeFirstOrThrow(),
+  );
+  await db
+    .insertInto('order_items')
+    .values(order.items.map((item) => ({ order_id: id, menu_id: item.menuId, description: item.description, price_units: item.priceUnits })))
+    .execute();
+  return id;
+}
+
+export async function findOrder(db: Db, id: number): Promise<OrderRecord | undefined> {
+  const row = await db.selectFrom('orders').select(orderColumns).where('id', '=', id).executeTakeFirst();
+  return row ? toRecord(row) : undefined;
+}
+
+export async function findOrderByIdempotencyKey(db: Db, dinerId: number, key: string): Promise<OrderRecord | undefined> {
+  const row = await db.selectFrom('orders').select(orderColumns).where('diner_id', '=', dinerId).where('idempotency_key', '=', key).executeTakeFirst();
+  return row ? toRecord(row) : undefined;
+}
+
+export async function itemsOfOrders(db: Db, orderIds: number[]): Promise<Map<number, OrderItemView[]>> {
+  const map = new Map<number, OrderItemView[]>(orderIds.map((id) => [id, []]));
+  if (!orderIds.length) return map;
+  const rows = await db.selectFrom('order_items').select(['id', 'order_id', 'menu_id', 'description', 'price_units']).where('order_id', 'in', orderIds).orderBy('id').execute();
+  for (const r of rows) {
+    map.get(Number(r.order_id))?.push({ id: Number(r.id), menuId: Number(r.menu_id), description: r.description, price: unitsToBtc(r.price_units) });
+  }
+  return map;
+}
+
+export async function markFulfilled(db: Db, id: number, jwt: string, reportUrl: string | null, now: number): Promise<void> {
+  await db
+    .updateTable('orders')
+    .set((eb) => ({ status: 'fulfilled', jwt, report_url: reportUrl, failure_reason: null, failure_message: null, factory_status: 200, updated_at: now, attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function markFailed(
+  db: Db,
+  id: number,
+  failure: { reason: string; message: string; factoryStatus?: number; reportUrl?: string },
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable('orders')
+    .set((eb) => ({
+      status: 'failed',
+      failure_reason: failure.reason,
+      failure_message: failure.message.slice(0, 1000),
+      factory_status: failure.factoryStatus ?? null,
+      report_url: failure.reportUrl?.slice(0, 2000) ?? null,
+      updated_at: now,
+      attempts: eb('attempts', '+', 1),
+    }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Claims a failed order for a retry; false when another request got it first or it is not failed. */
+export async function claimForRetry(db: Db, id: number, now: number): Promise<boolean> {
+  const result = await db.updateTable('orders').set({ status: 'pending', updated_at: now }).where('id', '=', id).where('status', '=', 'failed').executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function orderHistory(db: Db, dinerId: number, page: { offset: number; limit: number }) {
+  const rows = await db.selectFrom('orders').select(orderColumns).where('diner_id', '=', dinerId).orderBy('id', 'desc').limit(page.limit + 1).offset(page.offset).execute();
+  const more = rows.length > page.limit;
+  const records = rows.slice(0, page.limit).map(toRecord);
+  const items = await itemsOfOrders(db, records.map((r) => r.id));
+  return { orders: records.map((r) => toOrderView(r, items.get(r.id) ?? [])), more };
+}
+
+export async function recentFailures(db: Db, limit: number): Promise<OrderRecord[]> {
+  const rows = await db.selectFrom('orders').select(orderColumns).where('status', '=', 'failed').orderBy('updated_at', 'desc').limit(limit).execute();
+  return rows.map(toRecord);
+}
+
+/** Orders left pending by a process that died mid-call; the sweeper fails them so none stays pending forever. */
+export async function failStalePending(db: Db, olderThan: number, now: number): Promise<number[]> {
+  const stale = await db.selectFrom('orders').select('id').where('status', '=', 'pending').where('updated_at', '<', olderThan).execute();
+  const ids = stale.map((r) => Number(r.id));
+  if (!ids.length) return [];
+  await db
+    .updateTable('orders')
+    .set({ status: 'failed', failure_reason: 'interrupted', failure_message: 'the service stopped before the factory answered', updated_at: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'pending')
+    .execute();
+  return ids;
+}

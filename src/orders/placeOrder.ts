@@ -1,0 +1,134 @@
+import { isAdmin } from '../auth/policies';
+import type { SessionUser } from '../auth/sessionsRepository';
+import type { AppContext } from '../context';
+import { redactReportUrl } from '../factory/redact';
+import type { FactoryOutcome } from '../factory/types';
+import { menuItemsByIds } from '../menu/menuRepository';
+import { storeInFranchise } from '../franchises/franchisesRepository';
+import { isUniqueViolation } from '../shared/db';
+import { AppError, badRequest, conflict, notFound } from '../shared/errors';
+import { unitsToBtc } from '../shared/money';
+import type { User } from '../users/usersRepository';
+import { findUserById } from '../users/usersRepository';
+import * as orders from './ordersRepository';
+import type { OrderRecord, OrderView } from './ordersRepository';
+
+export interface OrderInput { franchiseId: number; storeId: number; items: { menuId: number }[] }
+export interface PlacedOrder { order: OrderView; jwt: string }
+
+const TRANSIENT_REASONS = new Set(['timeout', 'circuit_open', 'interrupted']);
+
+/** The diner-facing failure: no report URL, no factory internals. 503 when retrying soon may work, 502 otherwise. */
+function fulfilmentFailed(orderId: number, reason: string): AppError {
+  return new AppError(TRANSIENT_REASONS.has(reason) ? 503 : 502, 'order_failed', 'Failed to fulfill order at factory', { orderId, reason });
+}
+
+async function answerFor(ctx: AppContext, order: OrderRecord): Promise<PlacedOrder> {
+  if (order.status === 'pending') throw conflict('this order is still being processed, try again in a moment');
+  if (order.status === 'failed') throw fulfilmentFailed(order.id, order.failureReason ?? 'factory_error');
+  const items = (await orders.itemsOfOrders(ctx.db, [order.id])).get(order.id) ?? [];
+  return { order: orders.toOrderView(order, items), jwt: order.jwt ?? '' };
+}
+
+/**
+ * Place an order: validate it against the menu and the store, write it as pending, ask the factory,
+ * and record the final state. Whatever the factory does, the order ends fulfilled or failed.
+ */
+export async function placeOrder(ctx: AppContext, diner: SessionUser, input: OrderInput, idempotencyKey?: string): Promise<PlacedOrder> {
+  if (idempotencyKey) {
+    const previous = await orders.findOrderByIdempotencyKey(ctx.db, diner.id, idempotencyKey);
+    if (previous) return answerFor(ctx, previous);
+  }
+
+  if (!(await storeInFranchise(ctx.db, input.franchiseId, input.storeId))) throw notFound('store not found in that franchise');
+  const menuIds = [...new Set(input.items.map((i) => i.menuId))];
+  const menu = new Map((await menuItemsByIds(ctx.db, menuIds)).map((m) => [Number(m.id), m]));
+  const items = input.items.map((item, index) => {
+    const entry = menu.get(item.menuId);
+    if (!entry) throw badRequest(`invalid items.${index}.menuId: no menu item ${item.menuId}`);
+    return { menuId: item.menuId, description: entry.title, priceUnits: Number(entry.price_units) };
+  });
+
+  let orderId: number;
+  try {
+    orderId = await ctx.db.transaction().execute((trx) =>
+      orders.insertPendingOrder(trx, { dinerId: diner.id, franchiseId: input.franchiseId, storeId: input.storeId, idempotencyKey, items }, ctx.now()),
+    );
+  } catch (error) {
+    // The same key raced in from a concurrent request: answer with that request's order.
+    if (idempotencyKey && isUniqueViolation(error)) {
+      const winner = await orders.findOrderByIdempotencyKey(ctx.db, diner.id, idempotencyKey);
+      if (winner) return answerFor(ctx, winner);
+    }
+    throw error;
+  }
+  const record = await orders.findOrder(ctx.db, orderId);
+  if (!record) throw new Error(`order ${orderId} vanished after insert`);
+  return fulfil(ctx, diner, record);
+}
+
+/** Retry a failed order in place: the same order id goes to the factory again. */
+export async function retryOrder(ctx: AppContext, actor: SessionUser, orderId: number): Promise<PlacedOrder> {
+  const order = await orders.findOrder(ctx.db, orderId);
+  // Someone else's order is reported as missing, not forbidden, so ids cannot be probed.
+  if (!order || (order.dinerId !== actor.id && !isAdmin(actor))) throw notFound('order not found');
+  if (order.status !== 'failed') return answerFor(ctx, order);
+  if (!(await orders.claimForRetry(ctx.db, orderId, ctx.now()))) {
+    const current = await orders.findOrder(ctx.db, orderId);
+    if (!current) throw notFound('order not found');
+    return answerFor(ctx, current);
+  }
+  const diner = order.dinerId === actor.id ? actor : order.dinerId !== null ? await findUserById(ctx.db, order.dinerId) : undefined;
+  if (!diner || order.franchiseId === null || order.storeId === null) {
+    await orders.markFailed(ctx.db, orderId, { reason: 'factory_error', message: 'order can no longer be made: its diner or store was deleted' }, ctx.now());
+    throw new AppError(409, 'order_orphaned', 'this order can no longer be made: its store or diner was deleted');
+  }
+  return fulfil(ctx, diner, { ...order, status: 'pending' });
+}
+
+async function fulfil(ctx: AppContext, diner: User, order: OrderRecord): Promise<PlacedOrder> {
+  const items = (await orders.itemsOfOrders(ctx.db, [order.id])).get(order.id) ?? [];
+  ctx.metrics.ordersPending.inc();
+  let outcome: FactoryOutcome;
+  try {
+    outcome = await ctx.factory.createPizza({
+      diner: { id: diner.id, name: diner.name, email: diner.email },
+      order: { id: order.id, franchiseId: order.franchiseId ?? 0, storeId: order.storeId ?? 0, items: items.map((i) => ({ menuId: i.menuId, description: i.description, price: i.price })) },
+    });
+  } catch (error) {
+    // The client maps every factory outcome; an exception here is our bug, but the order still gets a final state.
+    ctx.logger.error({ type: 'error', err: error, orderId: order.id }, 'factory client threw');
+    outcome = { kind: 'failed', reason: 'factory_error', message: 'The pizza factory could not make your order', latencyMs: 0 };
+  } finally {
+    ctx.metrics.ordersPending.dec();
+  }
+
+  const now = ctx.now();
+  if (outcome.kind === 'fulfilled') {
+    await orders.markFulfilled(ctx.db, order.id, outcome.jwt, outcome.reportUrl ?? null, now);
+    ctx.metrics.purchases.inc({ outcome: 'success', reason: 'none' });
+    ctx.metrics.pizzasSold.inc(items.length);
+    ctx.metrics.revenue.inc(unitsToBtc(order.totalUnits));
+    ctx.metrics.factoryDuration.observe({ outcome: 'fulfilled' }, outcome.latencyMs / 1000);
+    ctx.logger.info({ type: 'factory', event: 'order', orderId: order.id, outcome: 'fulfilled', latencyMs: outcome.latencyMs, ...(outcome.reportUrl ? { reportUrl: redactReportUrl(outcome.reportUrl) } : {}) }, 'order fulfilled');
+    return { order: orders.toOrderView({ ...order, status: 'fulfilled' }, items), jwt: outcome.jwt };
+  }
+
+  await orders.markFailed(ctx.db, order.id, { reason: outcome.reason, message: outcome.message, factoryStatus: outcome.factoryStatus, reportUrl: outcome.reportUrl }, now);
+  ctx.metrics.purchases.inc({ outcome: 'failure', reason: outcome.reason });
+  if (outcome.reason !== 'circuit_open') ctx.metrics.factoryDuration.observe({ outcome: outcome.reason }, outcome.latencyMs / 1000);
+  ctx.logger.warn(
+    {
+      type: 'factory',
+      event: 'order',
+      orderId: order.id,
+      outcome: 'failed',
+      reason: outcome.reason,
+      status: outcome.factoryStatus,
+      latencyMs: outcome.latencyMs,
+      ...(outcome.reportUrl ? { reportUrl: redactReportUrl(outcome.reportUrl) } : {}),
+    },
+    'order failed at factory',
+  );
+  throw fulfilmentFailed(order.id, outcome.reason);
+}

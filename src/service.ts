@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app';
+import type { Config } from './config';
+import type { AppContext } from './context';
+import { createFactoryClient } from './factory/client';
+import { startFactorySimulator, type RunningFactorySimulator } from './factory/simulator';
+import { startBackgroundJobs } from './jobs';
+import { seed } from './seed';
+import { openDatabase } from './shared/db';
+import { createLogger, type Logger } from './shared/logging/logger';
+import { createMetrics } from './shared/metrics/metrics';
+import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLimit/store';
+import { createRedisRateLimitStore } from './shared/rateLimit/redisStore';
+import { startTelemetry } from './shared/telemetry';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  ctx: AppContext;
+  server: http.Server;
+  simulator?: RunningFactorySimulator;
+  /** Stop accepting, let in-flight requests finish (bounded), flush telemetry, close the factory and the pool. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Replaces stdout for logs (tests capture lines). */
+  logDestination?: Parameters<typeof createLogger>[0]['destination'];
+  isTty?: boolean;
+}
+
+/**
+ * Composes the whole service from one validated config: database (migrated, seeded), factory (the real
+ * one, or the embedded simulator when FACTORY_URL is unset), telemetry, the app, and an HTTP server.
+ */
+export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
+  const metrics = createMetrics();
+  const telemetry = startTelemetry({ config, metrics });
+  const logger: Logger = createLogger({
+    level: config.log.level,
+    pretty: config.log.pretty,
+    service: config.metrics.source,
+    env: config.env,
+    streams: telemetry.loggerStreams,
+    destination: options.logDestination,
+  });
+  telemetry.start(logger);
+
+  const database = openDatabase(config.database, { poolSize: config.dbPoolSize, timeoutMs: config.dbTimeoutMs });
+  try {
+    await database.migrate();
+    await seed(database.db, config, logger);
+  } catch (error) {
+    // The message names the failing step; the URL (which may hold a password) is never logged.
+    logger.fatal({ type: 'db', err: { message: (error as Error).message, code: (error as { code?: string }).code }, backend: config.database.kind }, 'database start-up failed');
+    await database.close().catch(() => undefined);
+    await telemetry.shutdown(2000);
+    throw error;
+  }
+
+  let simulator: RunningFactorySimulator | undefined;
+  let factoryUrl = config.factory.url;
+  let apiKey = config.factory.apiKey;
+  if (!factoryUrl) {
+    apiKey ??= randomBytes(16).toString('hex');
+    const adminKey = config.factory.simulatorAdminKey ?? randomBytes(16).toString('hex');
+    simulator = await startFactorySimulator({ apiKey, adminKey, port: config.factory.simulatorPort, host: '127.0.0.1', logger: logger.child({ component: 'factory-simulator' }) });
+    factoryUrl = simulator.url;
+    logger.info(
+      { type: 'factory', url: factoryUrl, ...(config.factory.simulatorAdminKey ? {} : { chaosAdminKey: adminKey }) },
+      config.factory.simulatorAdminKey ? 'embedded factory simulator started' : 'embedded factory simulator started; chaosAdminKey is its chaos-control key for this run',
+    );
+  }
+  const factory = createFactoryClient({
+    url: factoryUrl,
+    apiKey: apiKey ?? '',
+    timeoutMs: config.factory.timeoutMs,
+    circuit: { failureThreshold: config.factory.circuitThreshold, cooldownMs: config.factory.circuitCooldownMs },
+    logger,
+  });
+
+  const rateLimits: RateLimitStore = config.redisUrl ? createRedisRateLimitStore(config.redisUrl, logger) : createMemoryRateLimitStore();
+  const { app, ctx } = createApp({ config, database, logger, metrics, factory, factoryPublicUrl: factoryUrl, rateLimits });
+  const jobs = startBackgroundJobs(ctx);
+  await jobs.initial;
+
+  let shuttingDown = false;
+  const server = http.createServer(app);
+  // During the drain, answers on kept-alive connections tell the client to reconnect (elsewhere).
+  server.on('request', (_req, res: http.ServerResponse) => {
+    if (shuttingDown && !res.headersSent) res.setHeader('Connection', 'close');
+  });
+  // Longer than a typical load balancer's idle timeout, so it closes idle connections first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+  logger.info({ type: 'http', url, database: config.database.kind, factory: simulator ? 'embedded simulator' : 'external', env: config.env }, 'jwt-pizza-service listening');
+
+  let shutdownPromise: Promise<void> | undefined;
+  const shutdown = (reason = 'shutdown') =>
+    (shutdownPromise ??= (async () => {
+      shuttingDown = true;
+      logger.info({ type: 'http', reason }, 'shutting down: draining in-flight requests');
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await drained;
+      clearTimeout(timer);
+      jobs.stop();
+      await factory.close();
+      await simulator?.close();
+      await rateLimits.close();
+      await database.close();
+      logger.info({ type: 'http' }, 'shutdown complete');
+      await telemetry.shutdown(5000);
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    })());
+
+  return { url, port, ctx, server, simulator, shutdown };
+}

@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
+import { createPool, type Pool } from 'mysql2';
+import type { DatabaseConfig } from '../../config';
+import { migrationProvider } from './migrations';
+import type { Database } from './schema';
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: DatabaseConfig['kind'];
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  /** Connections in use and idle (MySQL pool); SQLite has one connection. */
+  poolStats(): { inUse: number; idle: number };
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface PoolInternals {
+  _allConnections?: { length: number };
+  _freeConnections?: { length: number };
+}
+
+export function openDatabase(config: DatabaseConfig, options: { poolSize?: number; timeoutMs?: number } = {}): DatabaseHandle {
+  let db: Db;
+  let poolStats: DatabaseHandle['poolStats'];
+  if (config.kind === 'sqlite') {
+    if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });
+    const sqlite = new SqliteDatabase(config.file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    poolStats = () => ({ inUse: 0, idle: 1 });
+  } else {
+    const pool: Pool = createPool({
+      host: config.host,
+      port: config.port,
+      user: config.user,
+      password: config.password,
+      database: config.database,
+      connectionLimit: options.poolSize ?? 10,
+      maxIdle: options.poolSize ?? 10,
+      connectTimeout: options.timeoutMs ?? 5000,
+      waitForConnections: true,
+      // Bounded wait: when every connection is busy or the server is gone, fail instead of queueing forever.
+      queueLimit: 1000,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      decimalNumbers: true,
+      enableKeepAlive: true,
+      timezone: 'Z',
+    });
+    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+    poolStats = () => {
+      const internals = pool as unknown as PoolInternals;
+      const all = internals._allConnections?.length ?? 0;
+      const idle = internals._freeConnections?.length ?? 0;
+      return { inUse: all - idle, idle };
+    };
+  }
+
+  return {
+    db,
+    kind: config.kind,
+    poolStats,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async migrate() {
+      const migrator = new Migrator({ db, provider: migrationProvider });
+      const { error, results } = await migrator.migrateToLatest();
+      const failed = results?.find((r) => r.status === 'Error');
+      if (error || failed) {
+        throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${error instanceof Error ? error.message : String(error ?? '')}`);
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Kysely reports insert ids as bigint on both dialects. */
+export function insertedId(result: { insertId?: bigint | number }): number {
+  if (result.insertId === undefined) throw new Error('insert returned no id');
+  return Number(result.insertId);
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; errno?: number };
+  return e?.code === 'ER_DUP_ENTRY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** Errors that mean the database itself is unreachable, as opposed to a bad query. */
+export function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: string; fatal?: boolean; message?: string };
+  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'EPIPE', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'POOL_CLOSED', 'EHOSTUNREACH', 'ER_SERVER_SHUTDOWN'];
+  return (e?.code !== undefined && codes.includes(e.code)) || e?.fatal === true || /Queue limit reached|connect ETIMEDOUT|Pool is closed/i.test(e?.message ?? '');
+}

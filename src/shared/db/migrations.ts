@@ -1,0 +1,110 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/**
+ * Versioned migrations, run at start-up by Kysely's Migrator (which locks, so two instances starting
+ * together apply each migration once). Written with the schema builder so one definition serves
+ * SQLite and MySQL; append new entries, never edit applied ones.
+ */
+const migrations: Record<string, Migration> = {
+  '2026_11_01_0001_initial': {
+    async up(db: Kysely<any>) {
+      // bigint holds epoch ms and 1e-8 BTC units on MySQL; SQLite integers are 64-bit anyway.
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('email', 'varchar(255)', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('user_roles')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('role', 'varchar(32)', (c) => c.notNull())
+        .addColumn('object_id', 'integer')
+        .execute();
+      await db.schema.createIndex('user_roles_user_idx').on('user_roles').column('user_id').execute();
+      await db.schema.createIndex('user_roles_role_object_idx').on('user_roles').columns(['role', 'object_id']).execute();
+
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sessions_user_idx').on('sessions').column('user_id').execute();
+      await db.schema.createIndex('sessions_last_seen_idx').on('sessions').column('last_seen_at').execute();
+
+      await db.schema
+        .createTable('menu_items')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('title', 'varchar(255)', (c) => c.notNull())
+        .addColumn('description', 'varchar(1024)', (c) => c.notNull())
+        .addColumn('image', 'varchar(1024)', (c) => c.notNull())
+        .addColumn('price_units', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('franchises')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+        .execute();
+
+      await db.schema
+        .createTable('stores')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('franchise_id', 'integer', (c) => c.notNull().references('franchises.id').onDelete('cascade'))
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('stores_franchise_idx').on('stores').column('franchise_id').execute();
+
+      // Orders are the ledger: they outlive the diner, store and franchise they name (SET NULL), so
+      // deleting a franchise or a user never loses an order or its revenue record.
+      await db.schema
+        .createTable('orders')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('diner_id', 'integer', (c) => c.references('users.id').onDelete('set null'))
+        .addColumn('franchise_id', 'integer', (c) => c.references('franchises.id').onDelete('set null'))
+        .addColumn('store_id', 'integer', (c) => c.references('stores.id').onDelete('set null'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('total_units', 'bigint', (c) => c.notNull())
+        .addColumn('idempotency_key', 'varchar(255)')
+        .addColumn('jwt', 'text')
+        .addColumn('failure_reason', 'varchar(32)')
+        .addColumn('failure_message', 'varchar(1024)')
+        .addColumn('factory_status', 'integer')
+        .addColumn('report_url', 'varchar(2048)')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('orders_diner_idx').on('orders').columns(['diner_id', 'id']).execute();
+      await db.schema.createIndex('orders_store_status_idx').on('orders').columns(['store_id', 'status']).execute();
+      await db.schema.createIndex('orders_status_idx').on('orders').columns(['status', 'updated_at']).execute();
+      await db.schema.createIndex('orders_idempotency_idx').on('orders').columns(['diner_id', 'idempotency_key']).unique().execute();
+
+      await db.schema
+        .createTable('order_items')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('order_id', 'integer', (c) => c.notNull().references('orders.id').onDelete('cascade'))
+        .addColumn('menu_id', 'integer', (c) => c.notNull())
+        .addColumn('description', 'varchar(1024)', (c) => c.notNull())
+        .addColumn('price_units', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('order_items_order_idx').on('order_items').column('order_id').execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['order_items', 'orders', 'stores', 'franchises', 'menu_items', 'sessions', 'user_roles', 'users']) {
+        await db.schema.dropTable(table).ifExists().execute();
+      }
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Config } from '../../config';
+import { isConnectionError } from '../db';
+import { AppError, tooManyRequests, unsupportedMediaType } from '../errors';
+import type { Logger } from '../logging/logger';
+import type { Metrics, SuspiciousCategory } from '../metrics/metrics';
+import type { RateLimitStore } from '../rateLimit/store';
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+export function requestId(): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    req.requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('x-request-id', req.requestId);
+    next();
+  };
+}
+
+/** The route template (never the raw URL) keeps metric labels bounded. */
+export function routeLabel(req: Request): string {
+  const path = req.route?.path;
+  return typeof path === 'string' ? req.baseUrl + path : 'unmatched';
+}
+
+/** HTTP RED metrics and one `http` log line per request, both recorded when the response is finished. */
+export function observeRequests(metrics: Metrics, logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const labels = { method: req.method, route: routeLabel(req), status_code: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, seconds);
+      const line: Record<string, unknown> = {
+        type: 'http',
+        reqId: req.requestId,
+        method: req.method,
+        route: labels.route,
+        path: req.path,
+        status: res.statusCode,
+        latencyMs: Math.round(seconds * 1e6) / 1e3,
+        authorized: req.user !== undefined,
+        ip: req.ip,
+      };
+      if (req.method !== 'GET' && req.body && typeof req.body === 'object') line.reqBody = req.body;
+      if (res.locals.errorMessage) line.error = res.locals.errorMessage;
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+      logger[level](line, `${req.method} ${labels.route} ${res.statusCode}`);
+    });
+    next();
+  };
+}
+
+/** Browsers with `credentials: 'include'` need the exact origin echoed; `*` is never sent. */
+export function cors(allowed: Config['corsOrigins']): RequestHandler {
+  const localhost = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+  const isAllowed = (origin: string) =>
+    allowed === 'localhost' ? localhost.test(origin) : allowed === 'none' ? false : allowed.includes(origin);
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    res.vary('Origin');
+    if (origin && isAllowed(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, Idempotency-Key, X-Request-Id');
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+    if (req.method === 'OPTIONS') {
+      if (origin && !isAllowed(origin)) {
+        res.status(403).json({ message: 'origin not allowed' });
+        return;
+      }
+      res.status(200).json({ message: 'ok' });
+      return;
+    }
+    next();
+  };
+}
+
+/** A body on POST/PUT must be JSON; anything else is refused before parsing (415). */
+export function requireJsonBody(): RequestHandler {
+  return (req, _res, next) => {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && (req.method === 'POST' || req.method === 'PUT') && !req.is('application/json')) throw unsupportedMediaType();
+    next();
+  };
+}
+
+export function generalRateLimit(store: RateLimitStore, perMinute: number, metrics: Metrics, logger: Logger): RequestHandler {
+  return async (req, _res, next) => {
+    if (perMinute <= 0) return next();
+    const ip = req.ip ?? 'unknown';
+    const { count, resetMs } = await store.hit(`general:${ip}`, 60_000);
+    if (count > perMinute) {
+      metrics.rateLimited.inc({ limiter: 'general' });
+      if (count === perMinute + 1) logger.warn({ type: 'security', event: 'rate_limit', limiter: 'general', ip }, 'per-IP request limit hit');
+      throw tooManyRequests('too many requests, slow down', resetMs / 1000);
+    }
+    next();
+  };
+}
+
+const PROBES: [RegExp, SuspiciousCategory][] = [
+  [/(^|\/)\.env/i, 'dotenv'],
+  [/(^|\/)\.git(\/|$)/i, 'git'],
+  [/wp-|wordpress|xmlrpc/i, 'wordpress'],
+  [/\.php\d?($|\/|\?)/i, 'php'],
+  [/(phpmyadmin|\/admin(\.|\/|$)|\/manager\/html|\/actuator|\/console(\/|$)|\/server-status|\/solr\/)/i, 'admin'],
+  [/(\/\.aws|\/\.ssh|\/\.DS_Store|\/config\.(json|ya?ml)|\/cgi-bin|\/\.htaccess|\/\.svn|\/etc\/passwd|\.\.\/|%2e%2e|\/backup|\.sql$|\.bak$)/i, 'other'],
+];
+
+export function probeCategory(path: string): SuspiciousCategory | undefined {
+  for (const [pattern, category] of PROBES) if (pattern.test(path)) return category;
+  return undefined;
+}
+
+/** Unknown paths: 404 JSON, and scanner probes are counted and logged as security events. */
+export function unknownEndpoint(metrics: Metrics, logger: Logger): RequestHandler {
+  return (req, res) => {
+    const category = probeCategory(req.originalUrl);
+    if (category) {
+      metrics.suspiciousRequests.inc({ category });
+      logger.warn({ type: 'security', event: 'probe', category, method: req.method, path: req.path.slice(0, 200), ip: req.ip, reqId: req.requestId }, 'scanner probe');
+    }
+    res.status(404).json({ message: 'unknown endpoint' });
+  };
+}
+
+interface BodyParserError { type?: string; status?: number }
+
+/** The one error handler: AppErrors become their status and message; everything else is logged and answered generically. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let appError: AppError;
+    const parserError = error as BodyParserError;
+    if (error instanceof AppError) appError = error;
+    else if (parserError?.type === 'entity.parse.failed') appError = new AppError(400, 'bad_json', 'malformed JSON body');
+    else if (parserError?.type === 'entity.too.large') appError = new AppError(413, 'payload_too_large', 'request body too large');
+    else if (parserError?.type === 'encoding.unsupported' || parserError?.type === 'charset.unsupported') appError = unsupportedMediaType('unsupported body encoding');
+    else if (parserError?.type && parserError.status && parserError.status < 500) appError = new AppError(400, 'bad_request', 'invalid request body');
+    else if (isConnectionError(error)) {
+      logger.error({ type: 'db', err: error, reqId: req.requestId }, 'database unavailable');
+      appError = new AppError(503, 'db_unavailable', 'service temporarily unavailable, try again shortly');
+    } else {
+      logger.error({ type: 'error', err: error, reqId: req.requestId, method: req.method, path: req.path }, 'unhandled error');
+      appError = new AppError(500, 'internal', 'internal server error');
+    }
+    res.locals.errorMessage = appError.message;
+    if (res.headersSent) return;
+    res.set(appError.headers);
+    res.status(appError.status).json({ message: appError.message, ...appError.body, ...(appError.status >= 500 ? { requestId: req.requestId } : {}) });
+  };
+}

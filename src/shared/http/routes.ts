@@ -1,0 +1,97 @@
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { z } from 'zod';
+import { badRequest } from '../errors';
+
+export type AuthRequirement = 'none' | 'user' | 'admin' | 'self/admin' | 'owner/admin';
+
+export interface RouteDoc {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  description: string;
+  auth: AuthRequirement;
+  example?: string;
+  response?: unknown;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  params?: z.ZodType;
+}
+
+export interface RouteInput<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  req: Request;
+  res: Response;
+}
+
+export interface RouteSpec<B = unknown, Q = unknown, P = unknown> extends Omit<RouteDoc, 'body' | 'query' | 'params'> {
+  body?: z.ZodType<B>;
+  query?: z.ZodType<Q>;
+  params?: z.ZodType<P>;
+  /** Runs before validation, e.g. authentication (401 beats 400 for an anonymous caller). */
+  before?: RequestHandler[];
+  /** Status for a successful answer; the body is whatever handle() returns, always JSON. */
+  status?: number;
+  handle(input: RouteInput<B, Q, P>): Promise<unknown> | unknown;
+}
+
+/** A handler result that is already serialized JSON (cached bodies skip JSON.stringify). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** Turns a zod failure into one 400 message naming the first bad field. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue.path.length ? issue.path.join('.') : where;
+  throw badRequest(`invalid ${field}: ${issue.message}`);
+}
+
+/**
+ * Registers routes from declarative specs and records each for /api/docs and the OpenAPI document,
+ * so the docs cannot drift from what is served.
+ */
+export class RouteCatalogue {
+  readonly routes: RouteDoc[] = [];
+
+  mount(router: Router, prefix: string, specs: RouteSpec<any, any, any>[]): void {
+    for (const spec of specs) {
+      const path = (prefix + spec.path).replace(/(.)\/$/, '$1');
+      this.routes.push({ ...spec, path });
+      const handler = async (req: Request, res: Response, _next: NextFunction) => {
+        const input = {
+          body: spec.body ? parseOrThrow(spec.body, req.body ?? {}, 'body') : req.body,
+          query: spec.query ? parseOrThrow(spec.query, req.query, 'query') : req.query,
+          params: spec.params ? parseOrThrow(spec.params, req.params, 'path') : req.params,
+          req,
+          res,
+        };
+        const result = await spec.handle(input);
+        res.status(spec.status ?? 200);
+        if (result instanceof RawJson) res.type('application/json').send(result.text);
+        else res.json(result);
+      };
+      const method = spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
+      router[method](path, ...(spec.before ?? []), handler);
+    }
+  }
+}
+
+/** Ids arrive as numbers or numeric strings (the frontend's <select> sends strings); nothing else coerces. */
+export const id = z.preprocess(
+  (v) => (typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : v),
+  z
+    .number({ message: 'must be a positive integer id' })
+    .int('must be a positive integer id')
+    .positive('must be a positive integer id')
+    .max(2_147_483_647, 'must be a positive integer id'),
+);
+
+/** Query-string integers with bounds (page, limit). */
+export const queryInt = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? fallback : typeof v === 'string' && /^-?\d{1,10}$/.test(v) ? Number(v) : v),
+    z.number({ message: `must be an integer between ${min} and ${max}` }).int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
+  );

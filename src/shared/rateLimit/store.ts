@@ -1,0 +1,48 @@
+/** Fixed-window counters behind one interface, so limits are per process by default and shared through Redis when configured. */
+export interface RateLimitStore {
+  /** Counts one hit in the key's current window. */
+  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  peek(key: string): Promise<{ count: number; resetMs: number } | undefined>;
+  reset(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createMemoryRateLimitStore(now: () => number = Date.now): RateLimitStore {
+  const windows = new Map<string, { count: number; resetAt: number }>();
+  // Expired windows are swept so a scan of many IPs cannot grow memory without bound.
+  const sweeper = setInterval(() => {
+    const t = now();
+    for (const [key, w] of windows) if (w.resetAt <= t) windows.delete(key);
+  }, 60_000);
+  sweeper.unref();
+
+  const live = (key: string) => {
+    const w = windows.get(key);
+    if (w && w.resetAt > now()) return w;
+    if (w) windows.delete(key);
+    return undefined;
+  };
+
+  return {
+    async hit(key, windowMs) {
+      const t = now();
+      let w = live(key);
+      if (!w) {
+        w = { count: 0, resetAt: t + windowMs };
+        windows.set(key, w);
+      }
+      w.count += 1;
+      return { count: w.count, resetMs: w.resetAt - t };
+    },
+    async peek(key) {
+      const w = live(key);
+      return w ? { count: w.count, resetMs: w.resetAt - now() } : undefined;
+    },
+    async reset(key) {
+      windows.delete(key);
+    },
+    async close() {
+      clearInterval(sweeper);
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import type { SessionUser } from '../auth/sessionsRepository';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by the auth middleware when a valid, unrevoked bearer token came with the request. */
+      user?: SessionUser;
+      requestId: string;
+    }
+  }
+}
+
+export {};

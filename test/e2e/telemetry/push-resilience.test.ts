@@ -1,0 +1,161 @@
+import express from 'express';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createMetrics, type Metrics } from '../../../src/shared/metrics/metrics';
+import { createMetricsPusher } from '../../../src/shared/metrics/remoteWrite';
+import { decodeWriteRequest } from '../../unit/telemetry/protobuf';
+import { freePort } from './prometheus';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const snappy: { uncompress(input: Uint8Array): Uint8Array } = require('snappyjs');
+
+async function listen(handler: http.RequestListener): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Latency of one request to the in-process service, measured by a fresh client connection. */
+function timedGet(url: string): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(performance.now() - started));
+    });
+    request.setTimeout(5000, () => request.destroy(new Error('service did not answer within 5 s')));
+    request.on('error', reject);
+  });
+}
+
+async function counterValue(metrics: Metrics, name: 'telemetryPushes' | 'telemetryPushFailures', labels: Record<string, string>) {
+  const { values } = await metrics[name].get();
+  return values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+describe('a broken metrics receiver does not hurt the service', () => {
+  let service: Awaited<ReturnType<typeof listen>>;
+
+  beforeAll(async () => {
+    service = await listen((_req, res) => res.end('pong'));
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  async function exerciseWhilePushing(receiverUrl: string) {
+    const metrics = createMetrics();
+    const pusher = createMetricsPusher({
+      url: receiverUrl,
+      intervalSeconds: 60,
+      registry: metrics.registry,
+      metrics,
+      labels: { source: 'jwt-pizza-service', instance: 'resilience' },
+      timeoutMs: 300,
+      retryBaseMs: 50,
+      maxAttempts: 3,
+    });
+    try {
+      // Nobody on the request path awaits these.
+      const pushes = Array.from({ length: 200 }, () => pusher.pushNow());
+      const latencies: number[] = [];
+      for (let i = 0; i < 15; i++) latencies.push(await timedGet(service.url));
+
+      expect(median(latencies)).toBeLessThan(50);
+      expect(Math.max(...latencies)).toBeLessThan(1000);
+      await waitFor(async () => (await counterValue(metrics, 'telemetryPushes', { sink: 'metrics', outcome: 'failure' })) >= 1);
+      // Beyond the queue bound the oldest batches are dropped straight away, and counted.
+      expect(await counterValue(metrics, 'telemetryPushFailures', { sink: 'metrics' })).toBeGreaterThanOrEqual(200 - 20 - 1);
+      expect(await counterValue(metrics, 'telemetryPushes', { sink: 'metrics', outcome: 'success' })).toBe(0);
+
+      const started = Date.now();
+      await pusher.stop(500);
+      expect(Date.now() - started).toBeLessThan(3000);
+      // Every caller is released once the pusher stops, none hangs.
+      await Promise.all(pushes);
+      expect(await counterValue(metrics, 'telemetryPushFailures', { sink: 'metrics' })).toBe(201);
+    } finally {
+      await pusher.stop(100);
+    }
+  }
+
+  test('when the receiver port is closed, then requests stay fast and failures are counted', async () => {
+    const deadPort = await freePort();
+    await exerciseWhilePushing(`http://127.0.0.1:${deadPort}/api/v1/write`);
+  });
+
+  test('when the receiver accepts connections but never answers, then requests stay fast and timeouts are counted', async () => {
+    let received = 0;
+    const slow = await listen(() => {
+      received++; // and never answer
+    });
+    try {
+      await exerciseWhilePushing(`${slow.url}/api/v1/write`);
+      expect(received).toBeGreaterThanOrEqual(1);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe('remote_write request as a receiver sees it', () => {
+  test('when credentials are configured, then a receiver gets basic auth, the remote_write headers and a decodable body', async () => {
+    const requests: { headers: http.IncomingHttpHeaders; body: Buffer }[] = [];
+    const app = express();
+    // Read by hand: body-parser refuses the snappy Content-Encoding it cannot inflate.
+    app.post('/api/prom/push', async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.status(204).end();
+    });
+    const receiver = await listen(app);
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.purchases.inc({ outcome: 'success', reason: 'none' }, 2);
+    const pusher = createMetricsPusher({
+      url: `${receiver.url}/api/prom/push`,
+      user: '123456',
+      password: 'glc_secret-token',
+      intervalSeconds: 60,
+      registry: metrics.registry,
+      metrics,
+      labels: { source: 'jwt-pizza-service', instance: 'auth-test' },
+    });
+    try {
+      await pusher.pushNow();
+      expect(requests).toHaveLength(1);
+      const { headers, body } = requests[0]!;
+      expect(headers.authorization).toBe(`Basic ${Buffer.from('123456:glc_secret-token').toString('base64')}`);
+      expect(headers['content-encoding']).toBe('snappy');
+      expect(headers['content-type']).toBe('application/x-protobuf');
+      expect(headers['x-prometheus-remote-write-version']).toBe('0.1.0');
+      expect(headers['user-agent']).toMatch(/^jwt-pizza-service-telemetry\//);
+      const series = decodeWriteRequest(snappy.uncompress(new Uint8Array(body)));
+      const success = series.find((s) => s.labels.some(([n, v]) => n === 'outcome' && v === 'success') && s.labels[0]![1] === 'pizza_purchases_total');
+      expect(success?.labels).toEqual([['__name__', 'pizza_purchases_total'], ['instance', 'auth-test'], ['outcome', 'success'], ['reason', 'none'], ['source', 'jwt-pizza-service']]);
+      expect(success?.samples[0]?.value).toBe(2);
+    } finally {
+      await pusher.stop(500);
+      await receiver.close();
+    }
+  });
+});

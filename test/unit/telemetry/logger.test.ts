@@ -1,0 +1,76 @@
+import { createLogger, type Logger } from '../../../src/shared/logging/logger';
+import { redactSecretsInText, scrubLogLine } from '../../../src/shared/logging/redact';
+import type { TelemetryLogger } from '../../../src/shared/telemetry';
+
+const JWT_HEAD = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9';
+const JWT_BODY = 'eyJpZCI6MSwibmFtZSI6ImFkbWluIn0';
+const JWT_SIG = 'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const JWT = `${JWT_HEAD}.${JWT_BODY}.${JWT_SIG}`;
+const SECRETS = ['hunter2-pw', 'tok-abc-123', 'bearer-xyz-789', 'key-0f9e8d', 'cookie-sess-1', 'refresh-r2d2', JWT_SIG];
+
+function captureLogger(streamCount = 0): { logger: Logger; lines: string[]; extra: string[][] } {
+  const lines: string[] = [];
+  const extra = Array.from({ length: streamCount }, () => [] as string[]);
+  const logger = createLogger({
+    level: 'debug',
+    destination: { write: (line: string) => void lines.push(line) },
+    streams: extra.map((sink) => ({ write: (line: string) => void sink.push(line) })),
+  });
+  return { logger, lines, extra };
+}
+
+function expectNoSecrets(output: string) {
+  for (const secret of SECRETS) expect(output).not.toContain(secret);
+}
+
+describe('createLogger redaction', () => {
+  test('when objects carry secrets by key at any depth, then no line contains them', () => {
+    const { logger, lines } = captureLogger();
+    logger.info({ type: 'http', req: { headers: { authorization: 'Bearer bearer-xyz-789', cookie: 'cookie-sess-1' }, body: { email: 'a@b.c', password: 'hunter2-pw' } } }, 'login');
+    logger.info({ user: { credentials: { nested: { password: 'hunter2-pw', refreshToken: 'refresh-r2d2' } } } }, 'deep');
+    logger.info({ token: 'tok-abc-123', apiKey: 'key-0f9e8d', factory: { 'x-api-key': 'key-0f9e8d', api_key: 'key-0f9e8d' } }, 'keys');
+    logger.warn({ headers: { Authorization: 'Basic aHVudGVyMi1wdw==' } }, 'mixed case header');
+    const output = lines.join('');
+    expectNoSecrets(output);
+    expect(output).not.toContain('aHVudGVyMi1wdw==');
+    expect(output).toContain('a@b.c');
+    expect(output).toContain('[REDACTED]');
+  });
+
+  test('when a JWT or bearer token appears inside values or messages, then only the signature or token is removed', () => {
+    const { logger, lines } = captureLogger();
+    logger.info({ type: 'factory', response: { jwt: JWT, note: `pizza ${JWT}` } }, 'factory answered');
+    logger.info({ type: 'http', path: `/api/order/verify?token=${JWT}` }, `verify ${JWT}`);
+    logger.error({ err: new Error(`upstream said: Authorization: Bearer bearer-xyz-789`) }, 'boom');
+    const output = lines.join('');
+    expectNoSecrets(output);
+    expect(output).toContain(`${JWT_HEAD}.${JWT_BODY}.[REDACTED]`);
+    expect(output).toContain('Bearer [REDACTED]');
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  test('when extra streams (Loki) are attached, then they receive the same redacted lines', () => {
+    const { logger, lines, extra } = captureLogger(1);
+    logger.info({ password: 'hunter2-pw', jwt: JWT, msg2: JWT }, 'to both');
+    expect(extra[0]).toHaveLength(1);
+    expect(extra[0]).toEqual(lines);
+    expectNoSecrets(extra[0]!.join(''));
+  });
+
+  test('when a line holds no secrets, then it is passed through unchanged', () => {
+    const line = '{"level":"info","type":"http","method":"GET","route":"/api/order/menu","status":200,"authorized":false,"msg":"ok"}\n';
+    expect(scrubLogLine(line)).toBe(line);
+  });
+
+  test('when free text holds a token, then redactSecretsInText cleans it and is idempotent', () => {
+    const once = redactSecretsInText(`Authorization: bearer tok-abc-123 and ${JWT}`);
+    expect(once).toBe(`Authorization: bearer [REDACTED] and ${JWT_HEAD}.${JWT_BODY}.[REDACTED]`);
+    expect(redactSecretsInText(once)).toBe(once);
+  });
+
+  test('a pino Logger fits the telemetry sinks logger interface', () => {
+    const { logger } = captureLogger();
+    const telemetryLogger: TelemetryLogger = logger;
+    expect(typeof telemetryLogger.warn).toBe('function');
+  });
+});
