@@ -5,6 +5,7 @@ import {
   encodeWriteRequest,
   registryToSeries,
   type MetricFamilyJson,
+  type RemoteWriteSeries,
 } from '../../../src/shared/metrics/remoteWrite';
 import { backoffDelayMs, parseRetryAfterMs } from '../../../src/shared/telemetry/delivery';
 import { decodeWriteRequest, type DecodedSeries } from './protobuf';
@@ -77,7 +78,7 @@ describe('encodeWriteRequest', () => {
   });
 
   test('when several series with odd values are encoded, then an independent decoder reads them back', () => {
-    const series = [
+    const series: RemoteWriteSeries[] = [
       { labels: { __name__: 'a_total', zeta: 'z', alpha: 'ünïcode ✓' }, samples: [{ value: 0, timestampMs: 0 }] },
       { labels: { __name__: 'b', le: '+Inf' }, samples: [{ value: -2.5, timestampMs: 1_733_000_000_123 }, { value: 1e300, timestampMs: 1_733_000_000_124 }] },
       { labels: { __name__: 'c', long: 'x'.repeat(300) }, samples: [{ value: Number.POSITIVE_INFINITY, timestampMs: 2 ** 40 }] },
@@ -88,6 +89,11 @@ describe('encodeWriteRequest', () => {
       { labels: [['__name__', 'b'], ['le', '+Inf']], samples: series[1]!.samples },
       { labels: [['__name__', 'c'], ['long', 'x'.repeat(300)]], samples: series[2]!.samples },
     ]);
+  });
+
+  test('when a timestamp is negative, then it is a ten-byte two\'s complement varint', () => {
+    const bytes = encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [{ value: 0, timestampMs: -1 }] }]);
+    expect([...bytes.slice(-11)]).toEqual([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
   });
 
   test('when there are no series, then the request is empty', () => {
@@ -169,14 +175,28 @@ describe('createMetricsPusher', () => {
     await pusher.stop(100);
   });
 
-  test('when two pushes happen in the same millisecond, then their timestamps still increase', async () => {
+  test('when pushes happen within one millisecond, then their timestamps still increase', async () => {
     const { registry } = sampleRegistry();
     const { calls, fetchImpl } = scriptedFetch(() => new Response(null, { status: 200 }));
     const pusher = createMetricsPusher({ url: 'http://r.test/w', intervalSeconds: 60, registry, metrics: createMetrics({ defaultMetrics: false }), labels: { source: 's', instance: 'i' }, fetchImpl });
-    await Promise.all([pusher.pushNow(), pusher.pushNow(), pusher.pushNow()]);
+    const frozen = jest.spyOn(Date, 'now').mockReturnValue(1_700_000_000_000);
+    try {
+      for (let i = 0; i < 3; i++) await pusher.pushNow();
+    } finally {
+      frozen.mockRestore();
+    }
     const stamps = calls.map((c) => decodeBody(c.body)[0]!.samples[0]!.timestampMs);
-    expect(stamps[1]!).toBeGreaterThan(stamps[0]!);
-    expect(stamps[2]!).toBeGreaterThan(stamps[1]!);
+    expect(stamps).toEqual([1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002]);
+    await pusher.stop(100);
+  });
+
+  test('when pushNow() is called in a burst, then the callers share one collection', async () => {
+    const { calls, fetchImpl } = scriptedFetch(() => new Response(null, { status: 200 }));
+    const pusher = createMetricsPusher({ url: 'http://r.test/w', intervalSeconds: 60, registry: sampleRegistry().registry, metrics: createMetrics({ defaultMetrics: false }), labels: { source: 's', instance: 'i' }, fetchImpl });
+    await Promise.all(Array.from({ length: 50 }, () => pusher.pushNow()));
+    expect(calls).toHaveLength(1);
+    await pusher.pushNow();
+    expect(calls).toHaveLength(2);
     await pusher.stop(100);
   });
 
