@@ -155,7 +155,7 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
   }
 
   function transportFailure(error: unknown, signal: AbortSignal, startedAt: number): CallResult {
-    const attempts = (error as { attempts?: number }).attempts ?? 1;
+    const attempts = (error as { attempts?: number } | null)?.attempts ?? 1;
     if (signal.aborted && signal.reason === DEADLINE) {
       return { outcome: failed('timeout', elapsed(startedAt)), factoryHealthy: false, detail: `no answer within ${timeoutMs} ms`, attempts };
     }

@@ -23,6 +23,8 @@ export interface TestApp {
   http: supertest.Agent;
   ctx: AppContext;
   config: Config;
+  /** The DATABASE_URL this app runs on: pass it as `databaseUrl` to build a second instance over the same database. */
+  databaseUrl: string;
   database: DatabaseHandle;
   simulator: RunningFactorySimulator;
   factory: FactoryClient;
@@ -91,6 +93,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     http: supertest.agent(app),
     ctx,
     config,
+    databaseUrl,
     database,
     simulator,
     factory,
@@ -133,10 +136,10 @@ export async function buildUser(t: TestApp, overrides: { name?: string; email?: 
 export const buildAdmin = (t: TestApp) => buildUser(t, { roles: [{ role: 'admin' }] });
 
 /** A franchise with one store, through the API as an admin; the franchisee is created when not given. */
-export async function buildFranchise(t: TestApp, options: { admin?: TestUser; franchisee?: TestUser; storeName?: string } = {}) {
+export async function buildFranchise(t: TestApp, options: { admin?: TestUser; franchisee?: TestUser; storeName?: string; name?: string } = {}) {
   const admin = options.admin ?? (await buildAdmin(t));
   const franchisee = options.franchisee ?? (await buildUser(t));
-  const name = unique('franchise');
+  const name = options.name ?? unique('franchise');
   const created = await t.http.post('/api/franchise').set('Authorization', `Bearer ${admin.token}`).send({ name, admins: [{ email: franchisee.email }] });
   if (created.status !== 200) throw new Error(`franchise create failed: ${created.status} ${JSON.stringify(created.body)}`);
   const store = await t.http

@@ -72,6 +72,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  logger.fatal({ err: error instanceof Error ? { message: error.message } : error }, 'pizza factory simulator failed to start');
+  logger.fatal({ detail: error instanceof Error ? error.message : String(error) }, 'pizza factory simulator failed to start');
   process.exit(1);
 });

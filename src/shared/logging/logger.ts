@@ -4,27 +4,21 @@ import { scrubLogLine } from './redact';
 export type { Logger };
 
 /**
- * Paths pino censors before a line is written anywhere (stdout or Loki). Keys that hold secrets are
- * redacted wherever they appear one or two levels deep; values that merely *contain* a secret
- * (a report URL with the API key) are cleaned where they are logged, by the factory client.
+ * Paths pino censors before a line is written anywhere (stdout or Loki). Only explicit paths: pino's
+ * wildcard paths (`*.password`, `*.*.token`) cost ~8x per line (measured 39 µs vs 5 µs for a typical
+ * http line), which alone would eat the telemetry overhead budget. Secret-named keys at any depth
+ * (password, token, jwt, secret, apiKey, authorization, cookie, ...) are censored by scrubLogLine in
+ * `hooks.streamWrite` instead, together with JWT signatures and bearer tokens inside values. Values that
+ * merely *contain* a key (a report URL with the API key) are cleaned where they are logged, by the
+ * factory client.
  */
 export const REDACT_PATHS = [
   'password',
-  '*.password',
-  '*.*.password',
   'token',
-  '*.token',
-  '*.*.token',
   'jwt',
-  '*.jwt',
-  '*.*.jwt',
   'apiKey',
-  '*.apiKey',
   'secret',
-  '*.secret',
   'authorization',
-  '*.authorization',
-  '*.*.authorization',
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',
@@ -51,8 +45,8 @@ export function createLogger(options: LoggerOptions): Logger {
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
-    // Secrets inside values (JWT signatures, bearer tokens) and secret-named keys deeper than the paths
-    // above; runs once per serialized line, before it reaches stdout or Loki.
+    // Secret-named keys at any depth, JWT signatures and bearer tokens inside values; runs once per
+    // serialized line, before it reaches stdout or Loki.
     hooks: { streamWrite: scrubLogLine },
   };
   const stdout: DestinationStream = options.destination

@@ -1,6 +1,6 @@
-// Value-level redaction, a second line behind pino's path redaction (REDACT_PATHS): it catches secrets
-// inside free text and secret-named keys at any depth. Report URLs with the factory API key are
-// cleaned by the factory client (src/factory/redact.ts) where it logs them.
+// Redaction on the serialized line, beside pino's explicit REDACT_PATHS: secret-named keys at any depth
+// and secrets inside free text. A regex pass over the string is far cheaper than pino's wildcard paths.
+// Report URLs with the factory API key are cleaned by the factory client (src/factory/redact.ts).
 
 export const REDACTED = '[REDACTED]';
 
@@ -8,9 +8,10 @@ export const REDACTED = '[REDACTED]';
 // what makes a token usable; header and payload stay readable for debugging.
 const JWT = /\b(eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]+/g;
 const BEARER = /\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
-const SECRET_KEY = 'password|passwd|secret|token|api[_-]?key|authorization|cookie';
-// A JSON string member whose key ends in a secret-ish name ("password", "x-api-key", "refreshToken").
-const SECRET_JSON_MEMBER = new RegExp(`"([A-Za-z0-9_.-]*(?:${SECRET_KEY}))":"(?:[^"\\\\]|\\\\.)*"`, 'gi');
+const SECRET_KEY = 'password|passwd|secret|token|jwt|api[_-]?key|authorization|cookie';
+// A JSON member with a scalar value whose key ends in a secret-ish name ("password", "x-api-key",
+// "refreshToken"). Object values are left to pino's explicit REDACT_PATHS.
+const SECRET_JSON_MEMBER = new RegExp(`"([A-Za-z0-9_.-]*(?:${SECRET_KEY}))":(?:"(?:[^"\\\\]|\\\\.)*"|[-0-9.eE+]+|true|false|null)`, 'gi');
 // One cheap scan decides whether a line needs the replacements at all (most lines do not).
 const HINT = new RegExp(`eyJ|bearer|${SECRET_KEY}`, 'i');
 

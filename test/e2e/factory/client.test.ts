@@ -201,16 +201,16 @@ describe('partial and bursty chaos through the client', () => {
     expect(kinds).toEqual(['factory_error', 'fulfilled', 'factory_error', 'fulfilled', 'factory_error']);
   });
 
-  test('when chaos comes in 6-minute bursts with 2-minute gaps (2025-11-26), then orders fail only inside bursts and gaps carry no report URL', async () => {
+  test('when chaos comes in 5-minute bursts with 1-minute gaps (2025-11-26), then orders fail only inside bursts and gaps carry no report URL', async () => {
     const clock = manualClock();
     factory = await startTestFactory({ now: clock.now });
     client = createFactoryClient({ url: factory.url, apiKey: factory.apiKey, circuit: { failureThreshold: 100 } });
     const minute = 60_000;
-    await factory.admin('PUT', '/api/chaos/fail', { startInMs: minute, burstMs: 6 * minute, gapMs: 2 * minute });
+    await factory.admin('PUT', '/api/chaos/fail', { startInMs: minute, burstMs: 5 * minute, gapMs: minute });
 
     const timeline: [number, string][] = [];
     let currentMinute = 0;
-    for (const atMinute of [0, 1, 3, 6.9, 7, 8.5, 9, 14, 15.5, 17]) {
+    for (const atMinute of [0, 1, 3, 5.9, 6, 6.5, 7, 12, 13, 17]) {
       clock.advance((atMinute - currentMinute) * minute);
       currentMinute = atMinute;
       const outcome = await client.createPizza(buildOrderRequest());
@@ -221,14 +221,14 @@ describe('partial and bursty chaos through the client', () => {
       [0, 'fulfilled'],
       [1, 'factory_error+report'],
       [3, 'factory_error+report'],
-      [6.9, 'factory_error+report'],
-      [7, 'fulfilled'],
-      [8.5, 'fulfilled'],
-      [9, 'factory_error+report'],
-      [14, 'factory_error+report'],
-      [15.5, 'fulfilled'],
+      [5.9, 'factory_error+report'],
+      [6, 'fulfilled'],
+      [6.5, 'fulfilled'],
+      [7, 'factory_error+report'],
+      [12, 'fulfilled'],
+      [13, 'factory_error+report'],
       [17, 'factory_error+report'],
     ]);
-    expect((await factory.admin('GET', '/api/chaos')).body).toMatchObject({ chaos: { type: 'fail', burstMs: 6 * minute, gapMs: 2 * minute, activeNow: true } });
+    expect((await factory.admin('GET', '/api/chaos')).body).toMatchObject({ chaos: { type: 'fail', burstMs: 5 * minute, gapMs: minute, activeNow: true } });
   });
 });

@@ -30,9 +30,13 @@ describe('createLogger redaction', () => {
     logger.info({ user: { credentials: { nested: { password: 'hunter2-pw', refreshToken: 'refresh-r2d2' } } } }, 'deep');
     logger.info({ token: 'tok-abc-123', apiKey: 'key-0f9e8d', factory: { 'x-api-key': 'key-0f9e8d', api_key: 'key-0f9e8d' } }, 'keys');
     logger.warn({ headers: { Authorization: 'Basic aHVudGVyMi1wdw==' } }, 'mixed case header');
+    logger.info({ a: { b: { c: { d: { apiKey: 98765432, sessionToken: true, pizzaJwt: JWT } } } } }, 'scalars deep down');
+    logger.info({ password: { plain: 'hunter2-pw' }, token: ['tok-abc-123'] }, 'object values at the top');
     const output = lines.join('');
     expectNoSecrets(output);
     expect(output).not.toContain('aHVudGVyMi1wdw==');
+    expect(output).not.toContain('98765432');
+    expect(output).not.toContain(JWT_BODY);
     expect(output).toContain('a@b.c');
     expect(output).toContain('[REDACTED]');
   });

@@ -284,12 +284,20 @@ describe('createMetricsPusher', () => {
       return new Response(null, { status: 200 });
     });
     const pusher = createMetricsPusher({ url: 'http://r.test/w', intervalSeconds: 60, registry: metrics.registry, metrics, labels: { source: 's', instance: 'i' }, fetchImpl, maxQueue: 2 });
+    // Each push must take its own snapshot before the gauge moves on (a burst would share one).
+    const collect = metrics.registry.getMetricsAsJSON.bind(metrics.registry);
+    let collections = 0;
+    jest.spyOn(metrics.registry, 'getMetricsAsJSON').mockImplementation(async () => {
+      const result = await collect();
+      collections++;
+      return result;
+    });
 
     const pushes: Promise<void>[] = [];
     for (let i = 1; i <= 5; i++) {
       gauge.set(i);
       pushes.push(pusher.pushNow());
-      await waitFor(() => calls.length === 1);
+      await waitFor(() => collections === i && calls.length === 1);
     }
     await waitFor(async () => (await counterValue(metrics.telemetryPushFailures, { sink: 'metrics' })) === 2);
     release();
