@@ -15,6 +15,9 @@ import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLi
 import { createRedisRateLimitStore } from './shared/rateLimit/redisStore';
 import { startTelemetry } from './shared/telemetry';
 
+/** Chaos-control key of the embedded simulator when FACTORY_ADMIN_KEY is unset (development only). */
+export const DEV_SIMULATOR_ADMIN_KEY = 'dev-factory-admin-key';
+
 export interface RunningService {
   url: string;
   port: number;
@@ -64,14 +67,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
   let factoryUrl = config.factory.url;
   let apiKey = config.factory.apiKey;
   if (!factoryUrl) {
+    // The embedded simulator only exists outside production (config refuses it there); its vendor key is
+    // private to this process, and its chaos key has a documented development default.
     apiKey ??= randomBytes(16).toString('hex');
-    const adminKey = config.factory.simulatorAdminKey ?? randomBytes(16).toString('hex');
+    const adminKey = config.factory.simulatorAdminKey ?? DEV_SIMULATOR_ADMIN_KEY;
     simulator = await startFactorySimulator({ apiKey, adminKey, port: config.factory.simulatorPort, host: '127.0.0.1', logger: logger.child({ component: 'factory-simulator' }) });
     factoryUrl = simulator.url;
-    logger.info(
-      { type: 'factory', url: factoryUrl, ...(config.factory.simulatorAdminKey ? {} : { chaosAdminKey: adminKey }) },
-      config.factory.simulatorAdminKey ? 'embedded factory simulator started' : 'embedded factory simulator started; chaosAdminKey is its chaos-control key for this run',
-    );
+    logger.info({ type: 'factory', url: factoryUrl, chaosKey: config.factory.simulatorAdminKey ? 'FACTORY_ADMIN_KEY' : 'development default' }, 'embedded factory simulator started');
   }
   const factory = createFactoryClient({
     url: factoryUrl,

@@ -61,7 +61,7 @@ export const within = (t: number, fromMinute: number, toMinute: number) => t > m
 /** True on full minutes (two samples per minute: rates of "1 per minute" use this). */
 export const onTheMinute = (t: number) => t % 60 === 0;
 
-/** The timeline of a histogram: per sample, the durations observed in (t - 30 s, t]. */
+/** A labelled histogram from the durations observed in (t - 30 s, t] at each sample. */
 export function histogram(
   name: string,
   labels: Labels,
@@ -82,6 +82,9 @@ export function histogram(
   }));
   series.push({ name: `${name}_count`, labels, values: cumulative((obs) => obs.length) });
   series.push({ name: `${name}_sum`, labels, values: cumulative((obs) => obs.reduce((a, b) => a + b, 0)) });
+  // prom-client creates a labelled histogram at its first observation: no samples before that.
+  const first = perSample.findIndex((observations) => observations.length > 0);
+  for (const s of series) s.values = s.values.map((value, i) => (first >= 0 && i >= first ? value : null));
   return series;
 }
 

@@ -1,0 +1,76 @@
+import autocannon from 'autocannon';
+
+/** One autocannon load: a fixed request, or `requests` whose setupRequest rotates users and bodies. */
+export interface LoadSpec {
+  url: string;
+  path?: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  headers?: Record<string, string>;
+  body?: string;
+  requests?: autocannon.Request[];
+  connections: number;
+  /** Seconds. */
+  duration: number;
+}
+
+export interface LoadResult {
+  reqPerSec: number;
+  /** Latency in ms. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  total: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  durationSec: number;
+}
+
+export function runLoad(spec: LoadSpec, onTick?: (elapsedSec: number, completed: number) => void): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let completed = 0;
+    const instance = autocannon(
+      {
+        url: spec.url + (spec.path ?? '/'),
+        method: spec.method ?? 'GET',
+        headers: spec.headers,
+        body: spec.body,
+        requests: spec.requests,
+        connections: spec.connections,
+        duration: spec.duration,
+        // A slow answer is a data point, not an error: only a hung request (10 s) counts as a timeout.
+        timeout: 10,
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        const statusCodes: Record<string, number> = {};
+        for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
+        const durationSec = result.duration || spec.duration;
+        resolve({
+          reqPerSec: result.requests.total / durationSec,
+          p50: result.latency.p50,
+          p90: result.latency.p90,
+          p99: result.latency.p99,
+          max: result.latency.max,
+          total: result.requests.total,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          non2xx: result.non2xx,
+          statusCodes,
+          durationSec,
+        });
+      },
+    );
+    instance.on('response', () => (completed += 1));
+    if (onTick) instance.on('tick', () => onTick((Date.now() - started) / 1000, completed));
+  });
+}
+
+/** The run with the median req/s (runs are not averaged: a median run keeps its own percentiles). */
+export function medianRun(runs: LoadResult[]): LoadResult {
+  const sorted = [...runs].sort((a, b) => a.reqPerSec - b.reqPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
