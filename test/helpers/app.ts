@@ -46,6 +46,8 @@ export interface TestAppOptions {
   circuitCooldownMs?: number;
   rateLimits?: RateLimitStore;
   seedMenu?: boolean;
+  /** prom-client's process and Node.js metrics (off by default: they cost a little per scrape). */
+  defaultMetrics?: boolean;
 }
 
 export const FACTORY_API_KEY = `test-factory-key-${randomBytes(6).toString('hex')}`;
@@ -74,7 +76,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   });
   const logger = createLogger({ level: config.log.level, destination: destination as any, env: 'test' });
-  const metrics = createMetrics({ defaultMetrics: false });
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const database = openDatabase(config.database, { poolSize: config.dbPoolSize, timeoutMs: config.dbTimeoutMs });
   await database.migrate();
   if (options.seedMenu !== false) await seedMenu(database.db);
