@@ -52,7 +52,7 @@ export const PIZZA_PURCHASE_FAILURES: AlertingRule = {
   description:
     '{{ $value | humanizePercentage }} of pizza purchases on {{ $labels.source }} failed over the last 10 minutes (at least 2 failures). ' +
     'This alert stays firing through quiet gaps and resolves only after purchases succeed again: do not wait for it to clear. ' +
-    'Declare an incident, then find the factory reportUrl in the factory failure log or GET /api/order/factory.',
+    'Declare an incident; the factory reportUrl is in the factory failure log, and POST /api/order/factory/report (admin) ends the chaos.',
   runbook: 'pizza-purchase-failures',
   dashboard: ORDERS_FACTORY,
   panelId: ORDERS_FACTORY_PANELS.failureRatio,
@@ -90,7 +90,7 @@ export const PIZZA_FACTORY_LATENCY_HIGH: AlertingRule = {
   summary: 'Pizza factory calls are slow (p95 {{ $value | humanizeDuration }})',
   description:
     'The 95th percentile of pizza factory calls on {{ $labels.source }} has been {{ $value | humanizeDuration }} (over 4s) for 3 minutes. ' +
-    'The throttle chaos holds calls ~32 s until the client times out; diners wait or fail. Find the reportUrl to end it.',
+    'The throttle chaos holds calls ~32 s until the client times out; diners wait or fail. POST /api/order/factory/report (admin) ends it.',
   runbook: 'pizza-factory-latency-high',
   dashboard: ORDERS_FACTORY,
   panelId: ORDERS_FACTORY_PANELS.factoryLatency,
@@ -340,7 +340,7 @@ export const LOG_SHIPPING_FAILING: AlertingRule = {
   summary: 'Logs are not reaching Loki',
   description:
     '{{ $value | humanize }} Loki pushes failed after retries or log lines were dropped on {{ $labels.source }} in 10 minutes. ' +
-    'Factory failure lines (with the reportUrl) may be missing from Loki: use GET /api/order/factory instead.',
+    'Factory failure lines (with the reportUrl) may be missing from Loki: use GET /api/order/failures (admin) instead.',
   runbook: 'log-shipping-failing',
   dashboard: SYSTEM,
   panelId: SYSTEM_PANELS.telemetryFailures,

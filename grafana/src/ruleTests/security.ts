@@ -1,0 +1,85 @@
+// Security tickets: scanner probes by category, login failure bursts, rate limiting.
+
+import { LOGIN_FAILURE_BURST, RATE_LIMITING_ACTIVE, SCANNER_PROBES_DETECTED } from '../rules/definitions';
+import { expectFiring, RuleTestFile, Scenario } from './model';
+import { counter, minutes, onTheMinute, serviceLabels, Series, within } from './series';
+
+const CATEGORIES = ['dotenv', 'git', 'wordpress', 'php', 'admin', 'other'] as const;
+const source = serviceLabels().source;
+
+/** All label sets exist at 0 from start-up, as the service creates them. */
+function probes(total: number, eventsAt: Partial<Record<(typeof CATEGORIES)[number], (t: number) => number>>): Series[] {
+  return CATEGORIES.map((category) => ({
+    name: 'http_suspicious_requests_total',
+    labels: { ...serviceLabels(), category },
+    values: counter(total, eventsAt[category] ?? (() => 0)),
+  }));
+}
+
+function authAttempts(total: number, loginSuccess: (t: number) => number, loginFailure: (t: number) => number): Series[] {
+  const series: Series[] = [];
+  for (const action of ['login', 'register', 'logout']) {
+    for (const outcome of ['success', 'failure']) {
+      const eventsAt = action !== 'login' ? () => 0 : outcome === 'success' ? loginSuccess : loginFailure;
+      series.push({ name: 'auth_attempts_total', labels: { ...serviceLabels(), action, outcome }, values: counter(total, eventsAt) });
+    }
+  }
+  return series;
+}
+
+function rateLimited(total: number, login: (t: number) => number, general: (t: number) => number): Series[] {
+  return [
+    { name: 'rate_limited_requests_total', labels: { ...serviceLabels(), limiter: 'login' }, values: counter(total, login) },
+    { name: 'rate_limited_requests_total', labels: { ...serviceLabels(), limiter: 'general' }, values: counter(total, general) },
+  ];
+}
+
+/**
+ * A scanner sends 8 GET /prod/.env-style probes in two minutes (10-12), later 3 .git probes.
+ * dotenv reaches 5 in 10 m at 12 → ticket at once; below 5 at 21 → keep_firing_for 15m → through 35.
+ * git (3 probes) stays below the threshold: the per-minute checks would catch a git alert.
+ */
+export const SCANNER: Scenario = {
+  name: 'a scanner probes for .env files: one ticket for the dotenv category only',
+  minutes: 45,
+  series: probes(45, {
+    dotenv: (t) => (within(t, 10, 12) ? 2 : 0),
+    git: (t) => ([20.5, 21, 21.5].some((m) => t === minutes(m)) ? 1 : 0),
+  }),
+  expectations: [expectFiring(SCANNER_PROBES_DETECTED, { source, category: 'dotenv' }, [[12, 35]], { 12: '8' })],
+};
+
+/** 16 failed logins in two minutes: ticket at 12; below 10 in 5 m at 16 → keep_firing_for 10m → through 25. */
+export const CREDENTIAL_STUFFING: Scenario = {
+  name: '16 failed logins in two minutes: one LoginFailureBurst ticket',
+  minutes: 35,
+  series: authAttempts(35, (t) => (onTheMinute(t) ? 1 : 0), (t) => (within(t, 10, 12) ? 4 : 0)),
+  expectations: [expectFiring(LOGIN_FAILURE_BURST, { source }, [[12, 25]], { 12: '16' })],
+};
+
+/** The login limiter refuses 4 requests a minute for 10 minutes: pending at 12, ticket at 14, through 33. */
+export const LOGIN_LIMITER: Scenario = {
+  name: 'the login rate limiter refuses 4 requests a minute for 10 minutes',
+  minutes: 40,
+  series: rateLimited(40, (t) => (within(t, 10, 20) ? 2 : 0), () => 0),
+  expectations: [expectFiring(RATE_LIMITING_ACTIVE, { source, limiter: 'login' }, [[14, 33]], { 14: '16' })],
+};
+
+export const BACKGROUND_NOISE: Scenario = {
+  name: 'background noise: a probe every 15 minutes, a mistyped password 3 times, 3 refused requests: no ticket',
+  minutes: 60,
+  series: [
+    ...probes(60, { dotenv: (t) => ([10, 25, 40, 55].some((m) => t === minutes(m)) ? 1 : 0), php: (t) => (t === minutes(30) ? 1 : 0) }),
+    ...authAttempts(60, (t) => (onTheMinute(t) ? 1 : 0), (t) => ([10, 10.5, 11].some((m) => t === minutes(m)) ? 1 : 0)),
+    ...rateLimited(60, (t) => ([20, 20.5].some((m) => t === minutes(m)) ? 1 : 0), (t) => (t === minutes(40) ? 1 : 0)),
+  ],
+  expectations: [],
+  quiet: [SCANNER_PROBES_DETECTED.alert, LOGIN_FAILURE_BURST.alert, RATE_LIMITING_ACTIVE.alert],
+};
+
+export const SECURITY_TEST_FILE: RuleTestFile = {
+  path: 'grafana/alerts/tests/security.test.yml',
+  ruleFiles: ['../security.yml'],
+  header: 'Security tickets: scanner probes by category, login failure bursts, rate limiting.',
+  scenarios: [SCANNER, CREDENTIAL_STUFFING, LOGIN_LIMITER, BACKGROUND_NOISE],
+};
