@@ -32,6 +32,8 @@ export interface StartOptions {
   /** Replaces stdout for logs (tests capture lines). */
   logDestination?: Parameters<typeof createLogger>[0]['destination'];
   isTty?: boolean;
+  /** Replaces the body of GET /metrics (a cluster worker reports the aggregate of every worker). */
+  metricsText?: () => Promise<string>;
 }
 
 /**
@@ -40,6 +42,8 @@ export interface StartOptions {
  */
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const metrics = createMetrics();
+  // Scraped series carry `source` too, so the same rules and dashboards work for scrape and push.
+  metrics.registry.setDefaultLabels({ source: config.metrics.source });
   const telemetry = startTelemetry({ config, metrics });
   const logger: Logger = createLogger({
     level: config.log.level,
@@ -84,7 +88,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   });
 
   const rateLimits: RateLimitStore = config.redisUrl ? createRedisRateLimitStore(config.redisUrl, logger) : createMemoryRateLimitStore();
-  const { app, ctx } = createApp({ config, database, logger, metrics, factory, factoryPublicUrl: factoryUrl, rateLimits });
+  const { app, ctx } = createApp({ config, database, logger, metrics, factory, factoryPublicUrl: factoryUrl, rateLimits, metricsText: options.metricsText });
   const jobs = startBackgroundJobs(ctx);
   await jobs.initial;
 
