@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './shared/logging/logger';
 import { createMetrics } from './shared/metrics/metrics';
 import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLimit/store';
 import { createRedisRateLimitStore } from './shared/rateLimit/redisStore';
-import { startTelemetry } from './shared/telemetry';
+import { defaultInstanceId, startTelemetry } from './shared/telemetry';
 
 /** Chaos-control key of the embedded simulator when FACTORY_ADMIN_KEY is unset (development only). */
 export const DEV_SIMULATOR_ADMIN_KEY = 'dev-factory-admin-key';
@@ -44,7 +44,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const metrics = createMetrics();
   // Scraped series carry `source` too, so the same rules and dashboards work for scrape and push.
   metrics.registry.setDefaultLabels({ source: config.metrics.source });
-  const telemetry = startTelemetry({ config, metrics });
+  const telemetry = startTelemetry({ config, metrics, instance: defaultInstanceId({ INSTANCE_ID: config.metrics.instanceId }) });
   const logger: Logger = createLogger({
     level: config.log.level,
     pretty: config.log.pretty,

@@ -41,7 +41,7 @@ export interface Config {
   rateLimitPerMinute: number;
   redisUrl?: string;
   log: { level: string; pretty: boolean };
-  metrics: { token?: string; source: string; push?: { url: string; user?: string; password?: string; intervalSeconds: number } };
+  metrics: { token?: string; source: string; instanceId?: string; push?: { url: string; user?: string; password?: string; intervalSeconds: number } };
   logsPush?: { url: string; user?: string; password?: string };
   telemetryEnabled: boolean;
   shutdownTimeoutMs: number;
@@ -165,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
     metrics: {
       token: raw.METRICS_TOKEN,
       source: raw.METRICS_SOURCE,
+      instanceId: raw.INSTANCE_ID,
       push: raw.METRICS_PUSH_URL
         ? { url: raw.METRICS_PUSH_URL, user: raw.METRICS_PUSH_USER, password: raw.METRICS_PUSH_PASSWORD, intervalSeconds: raw.METRICS_PUSH_INTERVAL }
         : undefined,

@@ -45,6 +45,7 @@ export const configKeys = {
   LOG_PRETTY: { schema: optionalString.pipe(bool.optional()), default: undefined, doc: 'Pretty logs. Default: only when stdout is a TTY.' },
   METRICS_TOKEN: { schema: optionalString, default: undefined, doc: 'When set, GET /metrics requires Authorization: Bearer <token>.' },
   METRICS_SOURCE: { schema: z.string().min(1), default: 'jwt-pizza-service', doc: 'The `source` label on pushed metrics and `service` label on pushed logs.' },
+  INSTANCE_ID: { schema: optionalString, default: undefined, doc: 'The `instance` label on pushed metrics. Default: the host name (plus the pid in a cluster worker).' },
   METRICS_PUSH_URL: { schema: optionalString.pipe(z.string().url().optional()), default: undefined, doc: 'Prometheus remote_write URL (Grafana Cloud: https://.../api/prom/push). Unset: no metrics push.' },
   METRICS_PUSH_USER: { schema: optionalString, default: undefined, doc: 'Basic-auth user for METRICS_PUSH_URL (Grafana Cloud instance id).' },
   METRICS_PUSH_PASSWORD: { schema: optionalString, default: undefined, doc: 'Basic-auth password for METRICS_PUSH_URL (Grafana Cloud token).' },

@@ -98,17 +98,55 @@ function createClock() {
   };
 }
 
-export function streamLabelsOf(line: string, base: { service: string; env: string }): Record<string, string> {
-  let level = 'info';
-  let type = 'app';
-  try {
-    const parsed = JSON.parse(line) as { level?: unknown; type?: unknown };
-    if (typeof parsed.level === 'string' && KNOWN_LEVELS.has(parsed.level)) level = parsed.level;
-    else if (typeof parsed.level === 'number') level = LEVEL_NAMES[parsed.level] ?? 'info';
-    if (typeof parsed.type === 'string' && TYPE_LABEL.test(parsed.type)) type = parsed.type;
-  } catch {
-    // Not JSON (e.g. a pretty-printed line): keep it, with the default labels.
+/**
+ * Reads the top-level `level` and `type` of a JSON log line without parsing all of it (JSON.parse was
+ * most of the per-line cost of the push). Only top-level members count: a `type` inside a logged request
+ * body must never become a label value.
+ */
+function topLevelLevelAndType(line: string): { level?: string | number; type?: string } {
+  const found: { level?: string | number; type?: string } = {};
+  if (line.charCodeAt(0) !== 0x7b /* { */) return found;
+  let depth = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i + 1;
+      let end = start;
+      let escaped = false;
+      while (end < line.length) {
+        const d = line.charCodeAt(end);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          end += 2;
+        } else if (d === 0x22) break;
+        else end++;
+      }
+      i = end;
+      if (depth !== 1 || escaped || line.charCodeAt(end + 1) !== 0x3a /* : */) continue;
+      const key = line.slice(start, end);
+      if (key !== 'level' && key !== 'type') continue;
+      const valueStart = end + 2;
+      if (line.charCodeAt(valueStart) === 0x22) {
+        const valueEnd = line.indexOf('"', valueStart + 1);
+        if (valueEnd > 0) found[key] = line.slice(valueStart + 1, valueEnd);
+      } else if (key === 'level') {
+        const match = /^\d+/.exec(line.slice(valueStart, valueStart + 4));
+        if (match) found.level = Number(match[0]);
+      }
+      if (found.level !== undefined && found.type !== undefined) return found;
+    } else if (c === 0x7b || c === 0x5b /* [ */) depth++;
+    else if (c === 0x7d || c === 0x5d /* ] */) depth--;
   }
+  return found;
+}
+
+export function streamLabelsOf(line: string, base: { service: string; env: string }): Record<string, string> {
+  const { level: rawLevel, type: rawType } = topLevelLevelAndType(line);
+  let level = 'info';
+  if (typeof rawLevel === 'string' && KNOWN_LEVELS.has(rawLevel)) level = rawLevel;
+  else if (typeof rawLevel === 'number') level = LEVEL_NAMES[rawLevel] ?? 'info';
+  // Not JSON (e.g. a pretty-printed line) or no type: the default labels.
+  const type = rawType !== undefined && TYPE_LABEL.test(rawType) ? rawType : 'app';
   return { service: base.service, env: base.env, level, type };
 }
 
@@ -162,6 +200,8 @@ export function createLokiStream(options: LokiStreamOptions): LokiStream {
     if (!draining) {
       draining = drain().finally(() => {
         draining = null;
+        // Lines written between the loop's last check and here: a full batch goes now, the rest on the timer.
+        if (pending.length >= batchSize && !closing.signal.aborted) void startDrain();
       });
     }
     return draining;

@@ -7,7 +7,8 @@ export const REDACTED = '[REDACTED]';
 // header.payload.signature; the header is base64url JSON, so it starts with "eyJ". The signature is
 // what makes a token usable; header and payload stay readable for debugging.
 const JWT = /\b(eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]+/g;
-const BEARER = /\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
+// Eight characters or more: real credentials are long, and "Bearer token required" stays readable.
+const BEARER = /\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 const SECRET_KEY = 'password|passwd|secret|token|jwt|api[_-]?key|authorization|cookie';
 // A JSON member with a scalar value whose key ends in a secret-ish name ("password", "x-api-key",
 // "refreshToken"). Object values are left to pino's explicit REDACT_PATHS.

@@ -73,6 +73,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'pizza_factory_circuit_state',
       help: 'Factory client circuit breaker: 0 closed, 1 half-open, 2 open',
       registers,
+      // In a cluster (GET /metrics aggregates the workers' registries) the worst worker's circuit shows.
+      aggregator: 'max',
       collect() {
         if (hooks.circuitState) this.set(hooks.circuitState());
       },
@@ -92,6 +94,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'active_users',
       help: 'Distinct users with an unexpired session that made an authenticated request in the last 5 minutes',
       registers,
+      // Every worker counts the same database-wide sessions: summing would multiply them.
+      aggregator: 'max',
       async collect() {
         if (!hooks.activeUsers) return;
         const count = await withinDeadline(hooks.activeUsers(), 1000);
@@ -110,7 +114,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['limiter'] as const,
       registers,
     }),
-    dbUp: new Gauge({ name: 'db_up', help: '1 when the database answered its last health check, 0 when not', registers }),
+    dbUp: new Gauge({ name: 'db_up', help: '1 when the database answered its last health check, 0 when not', registers, aggregator: 'min' }),
     dbPool: new Gauge({
       name: 'db_pool_connections',
       help: 'Database pool connections by state (in_use, idle)',
@@ -123,8 +127,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         this.set({ state: 'idle' }, idle);
       },
     }),
-    systemCpu: new Gauge({ name: 'system_cpu_percent', help: 'Host CPU use over the last sample, percent of all cores', registers }),
-    systemMemory: new Gauge({ name: 'system_memory_percent', help: 'Host memory in use, percent of total', registers }),
+    // Host-wide figures, sampled by each worker alike: averaged, not summed, across a cluster.
+    systemCpu: new Gauge({ name: 'system_cpu_percent', help: 'Host CPU use over the last sample, percent of all cores', registers, aggregator: 'average' }),
+    systemMemory: new Gauge({ name: 'system_memory_percent', help: 'Host memory in use, percent of total', registers, aggregator: 'average' }),
     telemetryPushes: new Counter({
       name: 'telemetry_push_total',
       help: 'Telemetry push attempts by sink (metrics, logs) and outcome',

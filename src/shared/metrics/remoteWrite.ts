@@ -11,7 +11,6 @@ import {
 } from '../telemetry/delivery';
 
 // snappyjs ships no types; it is the pure-JS block-format snappy remote_write requires.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const snappy: { compress(input: Uint8Array): Uint8Array } = require('snappyjs');
 
 export interface RemoteWriteSample {
@@ -264,11 +263,16 @@ export function createMetricsPusher(options: MetricsPusherOptions): MetricsPushe
       failBatch(dropped);
     }
     queue.push(batch);
-    if (!draining) {
-      draining = drain().finally(() => {
-        draining = null;
-      });
-    }
+    startDrain();
+  }
+
+  function startDrain() {
+    if (draining) return;
+    draining = drain().finally(() => {
+      draining = null;
+      // A batch queued between the loop's last check and this callback would otherwise wait for the next one.
+      if (queue.length) startDrain();
+    });
   }
 
   async function drain() {

@@ -16,6 +16,8 @@ export function createRedisRateLimitStore(url: string, logger: Logger, prefix = 
   redis.on('ready', () => (warned = false));
 
   const failOpen = (resetMs: number) => ({ count: 0, resetMs });
+  // One round trip and atomic: never below zero, and a window that already expired is not brought back.
+  const RELEASE = "local v = redis.call('GET', KEYS[1]) if v and tonumber(v) > 0 then return redis.call('DECR', KEYS[1]) end return 0";
   return {
     async hit(key, windowMs) {
       try {
@@ -34,6 +36,9 @@ export function createRedisRateLimitStore(url: string, logger: Logger, prefix = 
       } catch {
         return undefined;
       }
+    },
+    async release(key) {
+      await redis.eval(RELEASE, 1, prefix + key).catch(() => undefined);
     },
     async reset(key) {
       await redis.del(prefix + key).catch(() => undefined);

@@ -3,6 +3,8 @@ export interface RateLimitStore {
   /** Counts one hit in the key's current window. */
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
   peek(key: string): Promise<{ count: number; resetMs: number } | undefined>;
+  /** Takes back one hit (never below zero), e.g. an attempt counted up front that turned out not to count. */
+  release(key: string): Promise<void>;
   reset(key: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -37,6 +39,10 @@ export function createMemoryRateLimitStore(now: () => number = Date.now): RateLi
     async peek(key) {
       const w = live(key);
       return w ? { count: w.count, resetMs: w.resetAt - now() } : undefined;
+    },
+    async release(key) {
+      const w = live(key);
+      if (w && w.count > 0) w.count -= 1;
     },
     async reset(key) {
       windows.delete(key);

@@ -4,7 +4,6 @@ import { createMetricsPusher } from '../../../src/shared/metrics/remoteWrite';
 import { decodeWriteRequest } from '../../unit/telemetry/protobuf';
 import { startPrometheus, type PromSample, type RunningPrometheus } from './prometheus';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const snappy: { uncompress(input: Uint8Array): Uint8Array } = require('snappyjs');
 
 const SOURCE = 'jwt-pizza-service';

@@ -70,6 +70,7 @@ describe('createLogger redaction', () => {
     const once = redactSecretsInText(`Authorization: bearer tok-abc-123 and ${JWT}`);
     expect(once).toBe(`Authorization: bearer [REDACTED] and ${JWT_HEAD}.${JWT_BODY}.[REDACTED]`);
     expect(redactSecretsInText(once)).toBe(once);
+    expect(redactSecretsInText('missing Bearer token')).toBe('missing Bearer token');
   });
 
   test('a pino Logger fits the telemetry sinks logger interface', () => {

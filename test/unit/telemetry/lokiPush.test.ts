@@ -29,6 +29,20 @@ describe('buildLokiPushBody', () => {
   });
 });
 
+describe('stream labels', () => {
+  test.each([
+    ['{"level":"warn","req":{"type":"nested"},"msg":"x"}', 'warn', 'app'],
+    ['{"level":"info","req":{"body":{"type":"evil"}},"list":[{"type":"x"}],"type":"http"}', 'info', 'http'],
+    ['{"level":"info","msg":"has \\"type\\":\\"fake\\" inside","type":"db"}', 'info', 'db'],
+    ['{"level":50,"type":"error"}', 'error', 'error'],
+    ['{"level":"verbose","type":"UPPER"}', 'info', 'app'],
+    ['[1,2]', 'info', 'app'],
+    ['{"level":"info","type":"http"', 'info', 'http'],
+  ])('%s → level %s, type %s', (line, level, type) => {
+    expect(JSON.parse(buildLokiPushBody([{ ns: '1', line }], base)).streams[0].stream).toEqual({ ...base, level, type });
+  });
+});
+
 describe('createLokiStream', () => {
   test('when lines are written in one millisecond, then their nanosecond timestamps are strictly increasing', async () => {
     const bodies: LokiBody[] = [];

@@ -10,7 +10,6 @@ import {
 import { backoffDelayMs, parseRetryAfterMs } from '../../../src/shared/telemetry/delivery';
 import { decodeWriteRequest, type DecodedSeries } from './protobuf';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const snappy: { uncompress(input: Uint8Array): Uint8Array } = require('snappyjs');
 
 type Call = { url: string; headers: Record<string, string>; body: Uint8Array; at: number };

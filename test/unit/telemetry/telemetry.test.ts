@@ -1,0 +1,66 @@
+import { testConfig, type Config } from '../../../src/config';
+import { createLogger } from '../../../src/shared/logging/logger';
+import { createMetrics } from '../../../src/shared/metrics/metrics';
+import { defaultInstanceId, startTelemetry } from '../../../src/shared/telemetry';
+
+function configWith(overrides: Partial<Pick<Config, 'metrics' | 'logsPush'>>): Config {
+  const base = testConfig();
+  return { ...base, metrics: { ...base.metrics, ...overrides.metrics }, logsPush: overrides.logsPush };
+}
+
+describe('startTelemetry', () => {
+  test('when nothing is configured to push, then there are no extra log streams and shutdown is immediate', async () => {
+    const telemetry = startTelemetry({ config: testConfig(), metrics: createMetrics({ defaultMetrics: false }) });
+    expect(telemetry.loggerStreams).toEqual([]);
+    telemetry.start();
+    const started = Date.now();
+    await telemetry.shutdown(1000);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  test('when both sinks are configured, then logs and metrics are pushed with the configured labels and flushed on shutdown', async () => {
+    const requests: { url: string; headers: Record<string, string>; body: unknown }[] = [];
+    const fetchImpl = async (url: string, init: RequestInit) => {
+      requests.push({ url, headers: init.headers as Record<string, string>, body: init.body });
+      return new Response(null, { status: 204 });
+    };
+    const config = configWith({
+      metrics: { source: 'pizza-test', push: { url: 'http://prom.test/api/prom/push', user: 'u', password: 'p', intervalSeconds: 3600 } },
+      logsPush: { url: 'http://loki.test/loki/api/v1/push', user: 'lu', password: 'lp' },
+    });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const telemetry = startTelemetry({ config, metrics, fetchImpl, instance: 'unit-host' });
+    expect(telemetry.loggerStreams).toHaveLength(1);
+    const logger = createLogger({ level: 'info', service: config.metrics.source, env: config.env, destination: { write: () => undefined }, streams: telemetry.loggerStreams });
+    telemetry.start(logger);
+    logger.info({ type: 'http', status: 200 }, 'hello loki');
+
+    await telemetry.shutdown(2000);
+
+    const metricsPush = requests.find((r) => r.url === 'http://prom.test/api/prom/push');
+    expect(metricsPush?.headers['Content-Encoding']).toBe('snappy');
+    const lokiPush = requests.find((r) => r.url === 'http://loki.test/loki/api/v1/push');
+    const body = JSON.parse(lokiPush!.body as string) as { streams: { stream: Record<string, string>; values: [string, string][] }[] };
+    expect(body.streams[0]!.stream).toEqual({ service: 'pizza-test', env: 'test', level: 'info', type: 'http' });
+    expect(body.streams[0]!.values[0]![1]).toContain('hello loki');
+  });
+
+  test('when a receiver hangs at shutdown, then shutdown still returns within its timeout', async () => {
+    const hanging = (_url: string, init: RequestInit) => new Promise<Response>((_r, reject) => (init.signal as AbortSignal).addEventListener('abort', () => reject(new Error('aborted'))));
+    const config = configWith({
+      metrics: { source: 's', push: { url: 'http://prom.test/w', intervalSeconds: 3600 } },
+      logsPush: { url: 'http://loki.test/push' },
+    });
+    const telemetry = startTelemetry({ config, metrics: createMetrics({ defaultMetrics: false }), fetchImpl: hanging });
+    telemetry.start();
+    (telemetry.loggerStreams[0] as { write(line: string): void }).write('{"level":"info"}\n');
+    const started = Date.now();
+    await telemetry.shutdown(400);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test('the instance label is INSTANCE_ID when set, else the host name', () => {
+    expect(defaultInstanceId({ INSTANCE_ID: ' pod-7 ' })).toBe('pod-7');
+    expect(defaultInstanceId({})).toMatch(/^[^\s]+$/);
+  });
+});
