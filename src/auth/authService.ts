@@ -52,27 +52,38 @@ export async function login(ctx: AppContext, input: { email: string; password: s
   const windowMs = windowSeconds * 1000;
   const ipKey = `login:ip:${ip}`;
   const accountKey = `login:account:${input.email}`;
-  const [ipWindow, accountWindow] = await Promise.all([ctx.rateLimits.peek(ipKey), ctx.rateLimits.peek(accountKey)]);
-  const blocked = [ipWindow && ipWindow.count >= perIp ? ipWindow : undefined, accountWindow && accountWindow.count >= perAccount ? accountWindow : undefined].filter(
+  // Every attempt is counted before the password is checked, so a burst of parallel guesses cannot all
+  // pass a check made before any of them failed. Attempts that turn out not to be failures are taken back.
+  const [ipHits, accountHits] = await Promise.all([ctx.rateLimits.hit(ipKey, windowMs), ctx.rateLimits.hit(accountKey, windowMs)]);
+  const blocked = [ipHits.count > perIp ? ipHits : undefined, accountHits.count > perAccount ? accountHits : undefined].filter(
     (w): w is { count: number; resetMs: number } => w !== undefined,
   );
   if (blocked.length) {
+    await Promise.all([ctx.rateLimits.release(ipKey), ctx.rateLimits.release(accountKey)]);
     ctx.metrics.rateLimited.inc({ limiter: 'login' });
-    ctx.logger.warn({ type: 'security', event: 'rate_limit', limiter: 'login', ip, scope: ipWindow && ipWindow.count >= perIp ? 'ip' : 'account' }, 'login rate limit hit');
+    ctx.logger.warn({ type: 'security', event: 'rate_limit', limiter: 'login', ip, scope: ipHits.count > perIp ? 'ip' : 'account' }, 'login rate limit hit');
     throw tooManyRequests('too many failed login attempts, try again later', Math.max(...blocked.map((w) => w.resetMs)) / 1000);
   }
 
-  const row = await findCredentialsByEmail(ctx.db, input.email);
-  const ok = await bcrypt.compare(input.password, row?.password_hash ?? (await dummyHash(ctx)));
+  let row: Awaited<ReturnType<typeof findCredentialsByEmail>>;
+  let ok: boolean;
+  try {
+    row = await findCredentialsByEmail(ctx.db, input.email);
+    ok = await bcrypt.compare(input.password, row?.password_hash ?? (await dummyHash(ctx)));
+  } catch (error) {
+    // No verdict (e.g. the database is down): the attempt does not count as a failure.
+    await Promise.all([ctx.rateLimits.release(ipKey), ctx.rateLimits.release(accountKey)]);
+    throw error;
+  }
   if (!row || !ok) {
     ctx.metrics.authAttempts.inc({ action: 'login', outcome: 'failure' });
-    const [ipHits, accountHits] = await Promise.all([ctx.rateLimits.hit(ipKey, windowMs), ctx.rateLimits.hit(accountKey, windowMs)]);
     if (ipHits.count === perIp || accountHits.count === perAccount) {
       ctx.logger.warn({ type: 'security', event: 'auth_failure_burst', ip, ipFailures: ipHits.count, accountFailures: accountHits.count }, 'repeated failed logins');
     }
     throw unauthorized(INVALID_CREDENTIALS);
   }
-  await ctx.rateLimits.reset(accountKey);
+  // Only failures count against the IP; a success also clears the account's failures.
+  await Promise.all([ctx.rateLimits.release(ipKey), ctx.rateLimits.reset(accountKey)]);
   ctx.metrics.authAttempts.inc({ action: 'login', outcome: 'success' });
   const roles = (await rolesByUser(ctx.db, [row.id])).get(row.id) ?? [];
   return issueToken(ctx, toUser(row, roles));

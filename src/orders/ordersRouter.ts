@@ -16,7 +16,8 @@ const price = z
   .number({ message: 'must be a number' })
   .positive('must be positive')
   .max(1000, 'must be at most 1000')
-  .refine((p) => Math.abs(p * 1e8 - Math.round(p * 1e8)) < 1e-6, 'at most 8 decimals');
+  // p * 1e8 drifts by more than any fixed epsilon above ~100 BTC; rounding to 8 decimals and comparing is exact.
+  .refine((p) => Number(p.toFixed(8)) === p, 'at most 8 decimals');
 
 export function ordersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>, menu: MenuCache): Router {
   const router = Router();

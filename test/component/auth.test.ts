@@ -309,6 +309,34 @@ describe('auth: login rate limiting', () => {
     expect(success.status).toBe(200);
   });
 
+  test('when 10 wrong passwords for one account arrive at once, then at most 3 are checked and the rest get 429', async () => {
+    const user = await buildUser(t);
+
+    const results = await Promise.all(Array.from({ length: 10 }, () => login(newIp(), user.email, 'wrong')));
+
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    expect((await login(newIp(), user.email, user.password)).status).toBe(429);
+  });
+
+  test('when 10 wrong logins from one IP arrive at once, then at most 5 are checked and the rest get 429', async () => {
+    const ip = newIp();
+
+    const results = await Promise.all(Array.from({ length: 10 }, () => login(ip, `${unique('burst')}@test.jwt`, 'wrong')));
+
+    expect(results.map((r) => r.status).sort()).toEqual([401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
+  });
+
+  test('when one IP logs in successfully many times, then successes do not count toward its limit', async () => {
+    const ip = newIp();
+    const user = await buildUser(t);
+
+    for (let i = 0; i < 6; i++) expect((await login(ip, user.email, user.password)).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await login(ip, user.email, 'wrong')).status).toBe(401);
+
+    expect((await login(ip, user.email, user.password)).status).toBe(200);
+  });
+
   test('when one IP fails 5 logins across accounts, then that IP gets 429 while other IPs log in', async () => {
     const ip = newIp();
     const victim = await buildUser(t);

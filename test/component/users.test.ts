@@ -136,8 +136,8 @@ describe('users', () => {
       expect(res.body.user.email).toBe(user.email);
     });
 
-    test('when the user id is not numeric, then 400', async () => {
-      const res = await t.http.put('/api/user/abc').set('Authorization', bearer(admin)).send({ name: 'x' });
+    test.each([['abc'], ['1.5'], ['-1'], ['0'], ['2147483648'], ['99999999999']])('when the user id is %p, then 400 naming it', async (userId) => {
+      const res = await t.http.put(`/api/user/${userId}`).set('Authorization', bearer(admin)).send({ name: 'x' });
 
       expect(res.status).toBe(400);
       expect(res.body.message).toContain('userId');
@@ -269,6 +269,13 @@ describe('users', () => {
       ['limit 0', { limit: 0 }, 'limit'],
     ])('when the query has %s, then 400 naming it', async (_label, query, field) => {
       const res = await list(query);
+
+      expect(res.status).toBe(400);
+      expect(res.body.message).toContain(field);
+    });
+
+    test.each([['name=a&name=b', 'name'], ['page=1&page=2', 'page'], ['limit=1.5', 'limit']])('when the query string is %s, then 400 naming the parameter', async (queryString, field) => {
+      const res = await t.http.get(`/api/user?${queryString}`).set('Authorization', bearer(admin));
 
       expect(res.status).toBe(400);
       expect(res.body.message).toContain(field);
