@@ -1,7 +1,7 @@
 import bcrypt from 'bcrypt';
 import { issueToken, type AuthResult } from '../auth/authService';
 import { canActOnUser } from '../auth/policies';
-import { deleteSessionsOfUser, type SessionUser } from '../auth/sessionsRepository';
+import { deleteSession, deleteSessionsOfUser, type SessionUser } from '../auth/sessionsRepository';
 import type { AppContext } from '../context';
 import { isUniqueViolation } from '../shared/db';
 import { conflict, forbidden, notFound } from '../shared/errors';
@@ -39,8 +39,10 @@ export async function updateUserProfile(
     if (passwordHash) await deleteSessionsOfUser(ctx.db, userId);
     return { user, token: actorToken };
   }
-  // A password change signs out every other session; the caller gets a fresh one.
+  // The caller's token is replaced by the fresh one (the frontend stores what it gets back), and a
+  // password change signs out every other session too.
   if (passwordHash) await deleteSessionsOfUser(ctx.db, userId);
+  else await deleteSession(ctx.db, actor.sessionId);
   return issueToken(ctx, user);
 }
 

@@ -7,7 +7,7 @@ async function chaos(t: TestApp, type: string) {
 describe('metrics move with what happens', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await buildTestApp({ factoryTimeoutMs: 1500, env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '2' } });
+    t = await buildTestApp({ factoryTimeoutMs: 3000, env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '2' } });
   });
   afterAll(() => t.close());
 

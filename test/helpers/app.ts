@@ -63,7 +63,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'info',
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
-    FACTORY_TIMEOUT_MS: String(options.factoryTimeoutMs ?? 2000),
+    FACTORY_TIMEOUT_MS: String(options.factoryTimeoutMs ?? 5000),
     FACTORY_CIRCUIT_THRESHOLD: String(options.circuitThreshold ?? 1000),
     FACTORY_CIRCUIT_COOLDOWN_MS: String(options.circuitCooldownMs ?? 30000),
     ...options.env,
@@ -81,7 +81,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   await database.migrate();
   if (options.seedMenu !== false) await seedMenu(database.db);
   const ownSimulator = !options.simulator;
-  const simulator = options.simulator ?? (await startFactorySimulator({ apiKey: FACTORY_API_KEY, adminKey: FACTORY_ADMIN_KEY, port: 0, oven: { fullDelayMs: 200 }, throttleDelayMs: 5000 }));
+  const simulator = options.simulator ?? (await startFactorySimulator({ apiKey: FACTORY_API_KEY, adminKey: FACTORY_ADMIN_KEY, port: 0, oven: { fullDelayMs: 200 }, throttleDelayMs: 15000 }));
   const factory = createFactoryClient({
     url: simulator.url,
     apiKey: FACTORY_API_KEY,

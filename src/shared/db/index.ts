@@ -101,5 +101,5 @@ export function isUniqueViolation(error: unknown): boolean {
 export function isConnectionError(error: unknown): boolean {
   const e = error as { code?: string; fatal?: boolean; message?: string };
   const codes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'EPIPE', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'POOL_CLOSED', 'EHOSTUNREACH', 'ER_SERVER_SHUTDOWN'];
-  return (e?.code !== undefined && codes.includes(e.code)) || e?.fatal === true || /Queue limit reached|connect ETIMEDOUT|Pool is closed/i.test(e?.message ?? '');
+  return (e?.code !== undefined && codes.includes(e.code)) || e?.fatal === true || /Queue limit reached|connect ETIMEDOUT|Pool is closed|database connection is not open|driver has already been destroyed/i.test(e?.message ?? '');
 }

@@ -8,6 +8,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 const migrations: Record<string, Migration> = {
   '2026_11_01_0001_initial': {
     async up(db: Kysely<any>) {
+      // Foreign keys are table constraints, not inline column REFERENCES: MySQL 8 parses and ignores the latter.
       // bigint holds epoch ms and 1e-8 BTC units on MySQL; SQLite integers are 64-bit anyway.
       await db.schema
         .createTable('users')
@@ -21,9 +22,10 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('user_roles')
         .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('user_id', 'integer', (c) => c.notNull())
         .addColumn('role', 'varchar(32)', (c) => c.notNull())
         .addColumn('object_id', 'integer')
+        .addForeignKeyConstraint('user_roles_user_id_fk', ['user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade'))
         .execute();
       await db.schema.createIndex('user_roles_user_idx').on('user_roles').column('user_id').execute();
       await db.schema.createIndex('user_roles_role_object_idx').on('user_roles').columns(['role', 'object_id']).execute();
@@ -31,10 +33,11 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('sessions')
         .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('user_id', 'integer', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addForeignKeyConstraint('sessions_user_id_fk', ['user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade'))
         .execute();
       await db.schema.createIndex('sessions_user_idx').on('sessions').column('user_id').execute();
       await db.schema.createIndex('sessions_last_seen_idx').on('sessions').column('last_seen_at').execute();
@@ -57,8 +60,9 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('stores')
         .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('franchise_id', 'integer', (c) => c.notNull().references('franchises.id').onDelete('cascade'))
+        .addColumn('franchise_id', 'integer', (c) => c.notNull())
         .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addForeignKeyConstraint('stores_franchise_id_fk', ['franchise_id'], 'franchises', ['id'], (fk) => fk.onDelete('cascade'))
         .execute();
       await db.schema.createIndex('stores_franchise_idx').on('stores').column('franchise_id').execute();
 
@@ -67,9 +71,9 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('orders')
         .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('diner_id', 'integer', (c) => c.references('users.id').onDelete('set null'))
-        .addColumn('franchise_id', 'integer', (c) => c.references('franchises.id').onDelete('set null'))
-        .addColumn('store_id', 'integer', (c) => c.references('stores.id').onDelete('set null'))
+        .addColumn('diner_id', 'integer')
+        .addColumn('franchise_id', 'integer')
+        .addColumn('store_id', 'integer')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addColumn('status', 'varchar(16)', (c) => c.notNull())
@@ -81,6 +85,9 @@ const migrations: Record<string, Migration> = {
         .addColumn('factory_status', 'integer')
         .addColumn('report_url', 'varchar(2048)')
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addForeignKeyConstraint('orders_diner_id_fk', ['diner_id'], 'users', ['id'], (fk) => fk.onDelete('set null'))
+        .addForeignKeyConstraint('orders_franchise_id_fk', ['franchise_id'], 'franchises', ['id'], (fk) => fk.onDelete('set null'))
+        .addForeignKeyConstraint('orders_store_id_fk', ['store_id'], 'stores', ['id'], (fk) => fk.onDelete('set null'))
         .execute();
       await db.schema.createIndex('orders_diner_idx').on('orders').columns(['diner_id', 'id']).execute();
       await db.schema.createIndex('orders_store_status_idx').on('orders').columns(['store_id', 'status']).execute();
@@ -90,10 +97,11 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('order_items')
         .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('order_id', 'integer', (c) => c.notNull().references('orders.id').onDelete('cascade'))
+        .addColumn('order_id', 'integer', (c) => c.notNull())
         .addColumn('menu_id', 'integer', (c) => c.notNull())
         .addColumn('description', 'varchar(1024)', (c) => c.notNull())
         .addColumn('price_units', 'bigint', (c) => c.notNull())
+        .addForeignKeyConstraint('order_items_order_id_fk', ['order_id'], 'orders', ['id'], (fk) => fk.onDelete('cascade'))
         .execute();
       await db.schema.createIndex('order_items_order_idx').on('order_items').column('order_id').execute();
     },
