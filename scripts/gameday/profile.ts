@@ -1,0 +1,97 @@
+// The drill's timeline, written in REAL (incident) time and divided by the scale factor.
+// The 2025-11-26 incident: 2 purchases a minute, the `fail` chaos striking in bursts of ~4 minutes with
+// ~2 minutes of no traffic at all between them, on-call finding the report URL after ~40 minutes.
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+export type ProfileName = 'short' | 'full';
+
+export interface Plan {
+  profile: ProfileName;
+  factor: number;
+  /** Purchases per real minute during traffic (the incident's rate). */
+  ordersPerMinute: number;
+  warmupMs: number;
+  burstMs: number;
+  gapMs: number;
+  /** On-call acts during this burst (1-based)... */
+  oncallInBurst: number;
+  /** ...this long after it started. */
+  oncallIntoBurstMs: number;
+  /** The alert must resolve within this after the fix (expected ~8 real minutes: 3m of clean traffic + keep_firing_for 5m). */
+  recoveryDeadlineMs: number;
+  /** Traffic keeps flowing this long after the alert resolved, to show it stays resolved. */
+  holdAfterResolveMs: number;
+  /** Production-like settings, scaled the same way. */
+  pushIntervalSeconds: number;
+  evaluationInterval: string;
+  circuitCooldownMs: number;
+  /** How often the alert state is polled (wall time, not scaled below 1 s). */
+  pollMs: number;
+}
+
+const BASE = {
+  ordersPerMinute: 2,
+  warmupMs: 5 * MINUTE,
+  burstMs: 4 * MINUTE,
+  gapMs: 2 * MINUTE,
+  oncallIntoBurstMs: 2 * MINUTE,
+  recoveryDeadlineMs: 20 * MINUTE,
+  holdAfterResolveMs: 2 * MINUTE,
+};
+
+export const PROFILES: Record<ProfileName, { factor: number; oncallInBurst: number; oncallIntoBurstMs: number }> = {
+  // 4 bursts, fix 2 minutes into the 4th: 20 incident minutes of chaos in 60 s. About 2 minutes overall.
+  short: { factor: 20, oncallInBurst: 4, oncallIntoBurstMs: 2 * MINUTE },
+  // The incident as it happened: 7 bursts, fix 3 minutes into the 7th (39 minutes of chaos). ~55 minutes.
+  full: { factor: 1, oncallInBurst: 7, oncallIntoBurstMs: 3 * MINUTE },
+};
+
+/** Wall-clock milliseconds of a real-time duration at this factor. */
+export const scaled = (plan: Pick<Plan, 'factor'>, realMs: number) => realMs / plan.factor;
+
+export function makePlan(profile: ProfileName, factorOverride?: number): Plan {
+  const preset = PROFILES[profile];
+  const factor = factorOverride ?? preset.factor;
+  if (!Number.isFinite(factor) || factor < 1 || factor > 120) throw new Error(`--factor must be between 1 and 120, got ${factorOverride}`);
+  return {
+    ...BASE,
+    profile,
+    factor,
+    oncallInBurst: preset.oncallInBurst,
+    oncallIntoBurstMs: preset.oncallIntoBurstMs,
+    // Production pushes every 15 s; scaled, but at least 1 s apart.
+    pushIntervalSeconds: Math.min(15, Math.max(1, 15 / factor)),
+    evaluationInterval: `${Math.max(1, Math.ceil(15 / factor))}s`,
+    circuitCooldownMs: Math.max(100, Math.round(30_000 / factor)),
+    pollMs: Math.min(1000, Math.max(250, Math.round(60_000 / factor / 3))),
+  };
+}
+
+/** Wall-clock ms from the chaos start to the on-call fix. */
+export function oncallAtMs(plan: Plan): number {
+  return scaled(plan, (plan.oncallInBurst - 1) * (plan.burstMs + plan.gapMs) + plan.oncallIntoBurstMs);
+}
+
+/** Formats a wall-clock duration as the real incident time it stands for: "2m24s". */
+export function realTime(plan: Pick<Plan, 'factor'>, wallMs: number): string {
+  const totalSeconds = Math.round((wallMs * plan.factor) / 1000);
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  if (h) return `${h}h${String(m).padStart(2, '0')}m`;
+  return m ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** mm:ss (or h:mm:ss) of a wall-clock duration. */
+export function clock(ms: number): string {
+  const sign = ms < 0 ? '-' : '+';
+  const totalSeconds = Math.floor(Math.abs(ms) / 1000);
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  const mm = String(m).padStart(2, '0');
+  const ss = String(s).padStart(2, '0');
+  return h ? `${sign}${h}:${mm}:${ss}` : `${sign}${mm}:${ss}`;
+}

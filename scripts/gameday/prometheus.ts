@@ -1,0 +1,165 @@
+// Debian's Prometheus on loopback for the game day: a remote_write receiver that evaluates the
+// (time-scaled) alert rules. It starts without rules; once the service's pushes have arrived, the
+// rule files are added and the configuration is reloaded, so no alert evaluates an empty database.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+
+export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
+
+export interface PromSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface PromAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing' | 'inactive';
+  activeAt?: string;
+  value?: string;
+}
+
+export interface PromRule {
+  name: string;
+  type: 'alerting' | 'recording';
+  duration?: number;
+  keepFiringFor?: number;
+  health: string;
+  lastError?: string;
+}
+
+export interface RunningPrometheus {
+  baseUrl: string;
+  writeUrl: string;
+  pid: number;
+  logFile: string;
+  query(promql: string): Promise<PromSample[]>;
+  alerts(): Promise<PromAlert[]>;
+  rules(): Promise<{ name: string; file: string; interval: number; rules: PromRule[] }[]>;
+  /** Rewrites the configuration with these rule files and reloads it; throws with Prometheus' reason if it refuses. */
+  loadRules(ruleFiles: string[]): Promise<void>;
+  logTail(): string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function configYaml(evaluationInterval: string, ruleFiles: string[]): string {
+  const rules = ruleFiles.length ? `rule_files:\n${ruleFiles.map((f) => `  - ${JSON.stringify(f)}`).join('\n')}\n` : '';
+  // No scrape jobs: every sample arrives by remote_write, exactly as in production.
+  return `global:\n  scrape_interval: 1m\n  evaluation_interval: ${evaluationInterval}\n${rules}scrape_configs: []\n`;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
+  const body = (await response.json()) as { status: string; data?: T; error?: string };
+  if (body.status !== 'success' || body.data === undefined) throw new Error(`${url}: ${body.error ?? `HTTP ${response.status}`}`);
+  return body.data;
+}
+
+export async function startPrometheus(options: { dir: string; evaluationInterval: string; onChild?: (child: ChildProcess) => void }): Promise<RunningPrometheus> {
+  if (!existsSync(PROMETHEUS_BIN)) {
+    throw new Error(`${PROMETHEUS_BIN} not found: the game day needs Debian's prometheus package (apt-get install prometheus), or set PROMETHEUS_BIN`);
+  }
+  const configFile = path.join(options.dir, 'prometheus.yml');
+  const logFile = path.join(options.dir, 'prometheus.log');
+  await writeFile(configFile, configYaml(options.evaluationInterval, []));
+
+  let lastError: unknown;
+  // The free port can be taken between probing and binding: retry on a fresh one.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const log = createWriteStream(logFile, { flags: 'a' });
+    const child = spawn(
+      PROMETHEUS_BIN,
+      [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${path.join(options.dir, `prometheus-data-${attempt}`)}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-remote-write-receiver',
+        '--web.enable-lifecycle',
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    options.onChild?.(child);
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    child.once('exit', () => log.end());
+    const logTail = () => {
+      try {
+        return readFileSync(logFile, 'utf8').slice(-4000);
+      } catch {
+        return '';
+      }
+    };
+
+    const deadline = Date.now() + 60_000;
+    let ready = false;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) break;
+      try {
+        if ((await fetch(`${baseUrl}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) {
+          ready = true;
+          break;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    if (!ready) {
+      lastError = new Error(`prometheus did not become ready on port ${port}:\n${logTail()}`);
+      await stopChild(child);
+      continue;
+    }
+
+    return {
+      baseUrl,
+      writeUrl: `${baseUrl}/api/v1/write`,
+      pid: child.pid!,
+      logFile,
+      logTail,
+      async query(promql) {
+        const data = await getJson<{ resultType: string; result: PromSample[] }>(`${baseUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+        return data.result;
+      },
+      async alerts() {
+        return (await getJson<{ alerts: PromAlert[] }>(`${baseUrl}/api/v1/alerts`)).alerts;
+      },
+      async rules() {
+        return (await getJson<{ groups: { name: string; file: string; interval: number; rules: PromRule[] }[] }>(`${baseUrl}/api/v1/rules`)).groups;
+      },
+      async loadRules(ruleFiles) {
+        await writeFile(configFile, configYaml(options.evaluationInterval, ruleFiles));
+        const response = await fetch(`${baseUrl}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(15_000) });
+        if (!response.ok) throw new Error(`prometheus refused the rule files: ${(await response.text()).trim()}`);
+      },
+      stop: () => stopChild(child),
+    };
+  }
+  throw lastError;
+}
