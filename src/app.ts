@@ -33,6 +33,8 @@ export interface AppDeps {
   factoryPublicUrl: string;
   rateLimits?: RateLimitStore;
   now?: () => number;
+  /** The /metrics body; default this app's registry. A cluster worker answers for the whole group. */
+  metricsText?: () => Promise<string>;
 }
 
 export function serviceVersion(): string {
@@ -91,7 +93,7 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
   });
   app.get('/metrics', async (req, res) => {
     if (config.metrics.token && req.headers.authorization !== `Bearer ${config.metrics.token}`) throw unauthorized();
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await (deps.metricsText ?? (() => metrics.registry.metrics()))());
   });
   app.use(generalRateLimit(ctx.rateLimits, config.rateLimitPerMinute, metrics, logger));
   app.use(requireJsonBody());

@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
+import { clusterWorkerMetrics, joinCluster, startClusterPrimary } from './cluster';
 import { ConfigError, loadConfig } from './config';
 import { startService } from './service';
 
@@ -14,7 +16,14 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const service = await startService(config, { isTty: process.stdout.isTTY });
+  if (cluster.isPrimary && config.webConcurrency > 1) {
+    const primary = await startClusterPrimary(config);
+    const stopCluster = (signal: string) => void primary.shutdown(signal).then((code) => process.exit(code));
+    process.once('SIGTERM', () => stopCluster('SIGTERM'));
+    process.once('SIGINT', () => stopCluster('SIGINT'));
+    return;
+  }
+  const service = await startService(config, { isTty: process.stdout.isTTY, ...(cluster.isWorker ? { metricsText: clusterWorkerMetrics() } : {}) });
   const stop = (signal: string) => {
     service
       .shutdown(signal)
@@ -26,6 +35,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  if (cluster.isWorker) joinCluster(service.ctx.metrics.registry);
 }
 
 main().catch((error: unknown) => {

@@ -2,9 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
+/** CPU profiles are large and machine-specific: kept out of the repository. */
+export const PROFILE_DIR = join(os.tmpdir(), 'jwt-pizza-profiles');
 
 /** A server under test, in its own process so the load generator never shares its event loop. */
 export interface ChildServer {
@@ -14,6 +17,10 @@ export interface ChildServer {
   logFile: string;
   /** Resident memory of the process and its descendants (cluster workers), in bytes. */
   rss(): number;
+  /** Resolves once the process tree uses (almost) no CPU. */
+  idle(): Promise<number>;
+  /** CPU seconds used so far by the process tree (user + system, all threads). */
+  cpuSeconds(): number;
   /** SIGTERM, wait for the exit (graceful shutdown), SIGKILL after the timeout. */
   stop(timeoutMs?: number): Promise<number | null>;
 }
@@ -50,6 +57,44 @@ function processRss(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+const CLOCK_TICKS = 100;
+
+function processCpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time used so far by the process and its descendants (threads included: bcrypt's pool too). */
+export function treeCpuSeconds(pid: number): number {
+  let total = processCpuSeconds(pid);
+  for (const child of childPids(pid)) total += treeCpuSeconds(child);
+  return total;
+}
+
+/**
+ * Waits until the server has drained the work of the previous load (autocannon stops sending, but
+ * requests already accepted, e.g. queued bcrypt hashes, still run), so it does not leak into the next.
+ */
+export async function waitForIdle(pid: number, options: { maxMs?: number; threshold?: number } = {}): Promise<number> {
+  const started = Date.now();
+  const deadline = started + (options.maxMs ?? 30_000);
+  // Two readings 200 ms apart: /proc counts CPU in 10 ms ticks, so shorter windows are too coarse.
+  let last = treeCpuSeconds(pid);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = treeCpuSeconds(pid);
+    if ((now - last) / 0.2 < (options.threshold ?? 0.2)) break;
+    last = now;
+  }
+  return Date.now() - started;
 }
 
 export function treeRss(pid: number): number {
@@ -91,6 +136,8 @@ export interface SpawnOptions {
   logDir: string;
   profileDir?: string;
   readyTimeoutMs?: number;
+  /** The variable the entry reads its port from (default PORT). */
+  portEnv?: string;
 }
 
 /** Starts `entry` on a free port (PORT) and waits for GET /healthz. stdout and stderr go to a log file. */
@@ -102,10 +149,11 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   const nodeArgs = ['--import', 'tsx'];
   if (options.profileDir) {
     mkdirSync(options.profileDir, { recursive: true });
-    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${options.name}-${Date.now()}.cpuprofile`);
+    // One file per thread (tsx's loader runs on its own thread): the largest is the main thread's.
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(options.profileDir, `${options.name}-${Date.now()}`)}`);
   }
   // A clean environment: nothing from the caller's shell (no telemetry push URLs, no .env surprises).
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), ...options.env };
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', [options.portEnv ?? 'PORT']: String(port), ...options.env };
   const child = spawn(process.execPath, [...nodeArgs, options.entry], { cwd: ROOT, env, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const url = `http://127.0.0.1:${port}`;
@@ -118,6 +166,8 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
     pid,
     logFile,
     rss: () => treeRss(pid),
+    idle: () => waitForIdle(pid),
+    cpuSeconds: () => treeCpuSeconds(pid),
     async stop(timeoutMs = 20_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');

@@ -26,6 +26,11 @@ export interface LoadResult {
   non2xx: number;
   statusCodes: Record<string, number>;
   durationSec: number;
+  /**
+   * CPU time the server process(es) spent per answered request, in ms: unlike req/s, this hardly
+   * moves when other work competes for the cores, so it is the figure to compare on a noisy machine.
+   */
+  cpuMsPerRequest?: number;
 }
 
 export function runLoad(spec: LoadSpec, onTick?: (elapsedSec: number, completed: number) => void): Promise<LoadResult> {

@@ -16,7 +16,7 @@ export interface BenchOptions {
   mysqlUrl: string;
   scale: boolean;
   cluster: boolean;
-  /** Write a V8 CPU profile of each service child into bench/results/profiles/. */
+  /** Write a V8 CPU profile of each service child into $TMPDIR/jwt-pizza-profiles/. */
   profile: boolean;
   /** Only these scenario ids (comma list), for working on one scenario. */
   only?: Set<string>;
@@ -39,7 +39,7 @@ const HELP = `npm run bench -- [flags]
   --no-scale            skip the 10x / 100x data scenarios
   --no-cluster          skip the 1 vs 2 worker scenarios
   --only=<ids>          run only these scenario ids (comma list; see bench/lib/scenarios.ts)
-  --profile             write CPU profiles of the service child to bench/results/profiles/
+  --profile             write CPU profiles of the service children to $TMPDIR/jwt-pizza-profiles/
   --keep-logs           keep the service request logs (temp files) for inspection
   --no-docs             do not rewrite docs/performance.md
 `;

@@ -103,6 +103,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
   }
 
   if (production && raw.BCRYPT_ROUNDS < 10) problems.push('BCRYPT_ROUNDS: must be at least 10 in production');
+  // The demo accounts have published passwords (a@jwt.com / admin): in production they would be an open door.
+  if (production && raw.SEED_DEMO_DATA) problems.push('SEED_DEMO_DATA: refusing the demo accounts and their well-known passwords in production');
 
   let admin: Config['admin'];
   if (raw.ADMIN_EMAIL || raw.ADMIN_PASSWORD) {

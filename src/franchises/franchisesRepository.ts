@@ -8,14 +8,60 @@ export interface StoreView { id: number; name: string; totalRevenue?: number }
 export interface FranchiseAdmin { id: number; name: string; email: string }
 export interface FranchiseView { id: number; name: string; admins?: FranchiseAdmin[]; stores: StoreView[] }
 
-/** Page of franchises: a constant number of queries however many franchises and stores. */
+/**
+ * Page of franchises: one query for the page with its stores (and, for admins, each store's revenue as
+ * an indexed correlated sum), plus one for the admins when asked, run side by side. The page is a
+ * derived table, so its LIMIT applies to franchises, not to franchise × store rows.
+ */
 export async function listFranchises(db: Db, page: { offset: number; limit: number; nameLike?: string; withAdminDetail: boolean }) {
-  let query = db.selectFrom('franchises').select(['id', 'name']);
-  if (page.nameLike) query = query.where(likeEscaped('name', page.nameLike));
-  const rows = await query.orderBy('id').limit(page.limit + 1).offset(page.offset).execute();
-  const more = rows.length > page.limit;
-  const franchises = await assemble(db, rows.slice(0, page.limit), page.withAdminDetail);
-  return { franchises, more };
+  const pageOfFranchises = () => {
+    let query = db.selectFrom('franchises').select(['id', 'name']);
+    if (page.nameLike) query = query.where(likeEscaped('name', page.nameLike));
+    return query.orderBy('id').limit(page.limit + 1).offset(page.offset).as('f');
+  };
+  const withStores = db
+    .selectFrom(pageOfFranchises())
+    .leftJoin('stores as s', 's.franchise_id', 'f.id')
+    .select(['f.id as id', 'f.name as name', 's.id as store_id', 's.name as store_name'])
+    .$if(page.withAdminDetail, (q) =>
+      q.select((eb) =>
+        eb
+          .selectFrom('orders as o')
+          .select(sql<string | number | null>`sum(o.total_units)`.as('units'))
+          .whereRef('o.store_id', '=', 's.id')
+          .where('o.status', '=', 'fulfilled')
+          .as('revenue_units'),
+      ),
+    )
+    .orderBy('f.id')
+    .orderBy('s.id');
+  const admins = page.withAdminDetail
+    ? db
+        .selectFrom(pageOfFranchises())
+        .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'f.id').on('r.role', '=', 'franchisee'))
+        .innerJoin('users as u', 'u.id', 'r.user_id')
+        .select(['f.id as franchise_id', 'u.id as id', 'u.name as name', 'u.email as email'])
+        .orderBy('u.id')
+        .execute()
+    : Promise.resolve([]);
+  const [rows, adminRows] = await Promise.all([withStores.execute(), admins]);
+
+  const byFranchise = new Map<number, FranchiseView>();
+  for (const row of rows as { id: number; name: string; store_id: number | null; store_name: string | null; revenue_units?: string | number | null }[]) {
+    const id = Number(row.id);
+    let franchise = byFranchise.get(id);
+    if (!franchise) {
+      franchise = { id, name: row.name, ...(page.withAdminDetail ? { admins: [] } : {}), stores: [] };
+      byFranchise.set(id, franchise);
+    }
+    if (row.store_id === null || row.store_name === null) continue;
+    const store: StoreView = { id: Number(row.store_id), name: row.store_name };
+    if (page.withAdminDetail) store.totalRevenue = unitsToBtc(row.revenue_units ?? 0);
+    franchise.stores.push(store);
+  }
+  for (const a of adminRows) byFranchise.get(Number(a.franchise_id))?.admins?.push({ id: Number(a.id), name: a.name, email: a.email });
+  const franchises = [...byFranchise.values()];
+  return { franchises: franchises.slice(0, page.limit), more: franchises.length > page.limit };
 }
 
 export async function franchisesOfUser(db: Db, userId: number): Promise<FranchiseView[]> {

@@ -5,7 +5,7 @@ import { redactReportUrl } from '../factory/redact';
 import type { FactoryOutcome } from '../factory/types';
 import { menuItemsByIds } from '../menu/menuRepository';
 import { storeInFranchise } from '../franchises/franchisesRepository';
-import { isUniqueViolation } from '../shared/db';
+import { isConnectionError, isUniqueViolation } from '../shared/db';
 import { AppError, badRequest, conflict, notFound } from '../shared/errors';
 import { unitsToBtc } from '../shared/money';
 import type { User } from '../users/usersRepository';
@@ -17,6 +17,27 @@ export interface OrderInput { franchiseId: number; storeId: number; items: { men
 export interface PlacedOrder { order: OrderView; jwt: string }
 
 const TRANSIENT_REASONS = new Set(['timeout', 'circuit_open', 'interrupted']);
+/** How long a written order keeps trying to reach its final state through a database outage (a restart, a failover). */
+const SETTLE_BUDGET_MS = 10_000;
+
+/**
+ * Runs a database step of an order that is already written. A lost connection is retried with backoff
+ * for a bounded time: giving up at once would leave the order pending (and a made pizza unrecorded)
+ * until the sweeper fails it, while the database is usually back within seconds. Real clock on purpose:
+ * tests may freeze ctx.now.
+ */
+async function settle<T>(ctx: AppContext, orderId: number, step: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SETTLE_BUDGET_MS;
+  for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2000)) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() + delayMs > deadline) throw error;
+      ctx.logger.warn({ type: 'db', orderId, retryInMs: delayMs, err: { message: (error as Error).message, code: (error as { code?: string }).code } }, 'order step failed: database unreachable, retrying');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
 
 /** The diner-facing failure: no report URL, no factory internals. 503 when retrying soon may work, 502 otherwise. */
 function fulfilmentFailed(orderId: number, reason: string): AppError {
@@ -62,7 +83,7 @@ export async function placeOrder(ctx: AppContext, diner: SessionUser, input: Ord
     }
     throw error;
   }
-  const record = await orders.findOrder(ctx.db, orderId);
+  const record = await settle(ctx, orderId, () => orders.findOrder(ctx.db, orderId));
   if (!record) throw new Error(`order ${orderId} vanished after insert`);
   return fulfil(ctx, diner, record);
 }
@@ -87,7 +108,7 @@ export async function retryOrder(ctx: AppContext, actor: SessionUser, orderId: n
 }
 
 async function fulfil(ctx: AppContext, diner: User, order: OrderRecord): Promise<PlacedOrder> {
-  const items = (await orders.itemsOfOrders(ctx.db, [order.id])).get(order.id) ?? [];
+  const items = (await settle(ctx, order.id, () => orders.itemsOfOrders(ctx.db, [order.id]))).get(order.id) ?? [];
   ctx.metrics.ordersPending.inc();
   let outcome: FactoryOutcome;
   try {
@@ -105,7 +126,7 @@ async function fulfil(ctx: AppContext, diner: User, order: OrderRecord): Promise
 
   const now = ctx.now();
   if (outcome.kind === 'fulfilled') {
-    await orders.markFulfilled(ctx.db, order.id, outcome.jwt, outcome.reportUrl ?? null, now);
+    await settle(ctx, order.id, () => orders.markFulfilled(ctx.db, order.id, outcome.jwt, outcome.reportUrl ?? null, now));
     ctx.metrics.purchases.inc({ outcome: 'success', reason: 'none' });
     ctx.metrics.pizzasSold.inc(items.length);
     ctx.metrics.revenue.inc(unitsToBtc(order.totalUnits));
@@ -114,7 +135,7 @@ async function fulfil(ctx: AppContext, diner: User, order: OrderRecord): Promise
     return { order: orders.toOrderView({ ...order, status: 'fulfilled' }, items), jwt: outcome.jwt };
   }
 
-  await orders.markFailed(ctx.db, order.id, { reason: outcome.reason, message: outcome.message, factoryStatus: outcome.factoryStatus, reportUrl: outcome.reportUrl }, now);
+  await settle(ctx, order.id, () => orders.markFailed(ctx.db, order.id, { reason: outcome.reason, message: outcome.message, factoryStatus: outcome.factoryStatus, reportUrl: outcome.reportUrl }, now));
   ctx.metrics.purchases.inc({ outcome: 'failure', reason: outcome.reason });
   if (outcome.reason !== 'circuit_open') ctx.metrics.factoryDuration.observe({ outcome: outcome.reason }, outcome.latencyMs / 1000);
   ctx.logger.warn(

@@ -1,9 +1,10 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, MysqlAdapter, sql } from 'kysely';
 
 /**
- * Versioned migrations, run at start-up by Kysely's Migrator (which locks, so two instances starting
- * together apply each migration once). Written with the schema builder so one definition serves
- * SQLite and MySQL; append new entries, never edit applied ones.
+ * Versioned migrations, run at start-up by Kysely's Migrator. On MySQL its lock table makes instances
+ * that start together apply each migration once; on SQLite that lock is a no-op, so one process migrates
+ * (the cluster primary does it before forking workers). Written with the schema builder so one definition
+ * serves SQLite and MySQL; append new entries, never edit applied ones.
  */
 const migrations: Record<string, Migration> = {
   '2026_11_01_0001_initial': {
@@ -111,7 +112,38 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  // MariaDB before 11.6 creates databases in latin1 by default, where an emoji or most non-Latin text
+  // fails every insert (500). The tables are converted, whatever the server's default; SQLite is UTF-8.
+  '2026_11_22_0002_utf8mb4': {
+    async up(db: Kysely<any>) {
+      if (!(db.getExecutor().adapter instanceof MysqlAdapter)) return;
+      await sql`alter database character set utf8mb4 collate utf8mb4_unicode_ci`.execute(db);
+      for (const table of ['users', 'user_roles', 'sessions', 'menu_items', 'franchises', 'stores', 'orders', 'order_items']) {
+        await sql`alter table ${sql.table(table)} convert to character set utf8mb4 collate utf8mb4_unicode_ci`.execute(db);
+      }
+    },
+  },
+  // Store revenue (the admin franchise list) sums total_units of a store's fulfilled orders: with
+  // total_units in the index the sum reads the index alone, not one table row per order (5 ms -> 1.1 ms
+  // per page of 30 stores at 20,000 orders, MariaDB). It replaces (store_id, status), its prefix, which
+  // also serves the store_id foreign key.
+  '2026_11_22_0003_orders_revenue_covering_index': {
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex('orders_store_revenue_idx').on('orders').columns(['store_id', 'status', 'total_units']).execute();
+      await dropIndex(db, 'orders_store_status_idx', 'orders');
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.createIndex('orders_store_status_idx').on('orders').columns(['store_id', 'status']).execute();
+      await dropIndex(db, 'orders_store_revenue_idx', 'orders');
+    },
+  },
 };
+
+/** MySQL names the table of an index to drop; SQLite refuses `DROP INDEX ... ON`. */
+async function dropIndex(db: Kysely<any>, index: string, table: string): Promise<void> {
+  const query = db.schema.dropIndex(index);
+  await (db.getExecutor().adapter instanceof MysqlAdapter ? query.on(table) : query).execute();
+}
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,

@@ -113,8 +113,18 @@ const PROBES: [RegExp, SuspiciousCategory][] = [
 ];
 
 export function probeCategory(path: string): SuspiciousCategory | undefined {
-  for (const [pattern, category] of PROBES) if (pattern.test(path)) return category;
+  // Scanners percent-encode to slip past naive filters (/static/..%2f..%2fetc%2fpasswd).
+  const candidates = [path, safeDecode(path)];
+  for (const [pattern, category] of PROBES) if (candidates.some((candidate) => pattern.test(candidate))) return category;
   return undefined;
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 /** Unknown paths: 404 JSON, and scanner probes are counted and logged as security events. */
@@ -140,7 +150,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (parserError?.type === 'entity.parse.failed') appError = new AppError(400, 'bad_json', 'malformed JSON body');
     else if (parserError?.type === 'entity.too.large') appError = new AppError(413, 'payload_too_large', 'request body too large');
     else if (parserError?.type === 'encoding.unsupported' || parserError?.type === 'charset.unsupported') appError = unsupportedMediaType('unsupported body encoding');
-    else if (parserError?.type && parserError.status && parserError.status < 500) appError = new AppError(400, 'bad_request', 'invalid request body');
+    // Other framework 4xx carry only a status: a body that fails to decompress (gzip over plain text), a
+    // path with broken percent-encoding (/api/user/%E0%A4%A). They are the client's fault, not a 500.
+    else if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) appError = new AppError(400, 'bad_request', 'malformed request');
     else if (isConnectionError(error)) {
       logger.error({ type: 'db', err: error, reqId: req.requestId }, 'database unavailable');
       appError = new AppError(503, 'db_unavailable', 'service temporarily unavailable, try again shortly');

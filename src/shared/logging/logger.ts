@@ -24,6 +24,8 @@ export const REDACT_PATHS = [
   'headers.authorization',
   'headers.cookie',
   'res.headers["set-cookie"]',
+  // mysql2 puts the failed statement on its errors with the values inlined (a new user's password hash).
+  'err.sql',
 ];
 
 export interface LoggerOptions {

@@ -5,8 +5,10 @@
 export const REDACTED = '[REDACTED]';
 
 // header.payload.signature; the header is base64url JSON, so it starts with "eyJ". The signature is
-// what makes a token usable; header and payload stay readable for debugging.
-const JWT = /\b(eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]+/g;
+// what makes a token usable; header and payload stay readable for debugging. A match may only start
+// where a base64url run starts: with `\b`, every "eyJ" inside a long run like "eyJ-eyJ-eyJ-…" was a
+// start that rescanned the rest of the run, so a 1 MB request body blocked the event loop for minutes.
+const JWT = /(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]+/g;
 // Eight characters or more: real credentials are long, and "Bearer token required" stays readable.
 const BEARER = /\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 const SECRET_KEY = 'password|passwd|secret|token|jwt|api[_-]?key|authorization|cookie';

@@ -1,0 +1,227 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadResult } from './load';
+import type { MachineInfo } from './machine';
+import type { BackendName, BenchOptions } from './options';
+
+/** The older reference service's POST /api/order throughput on the same kind of machine. */
+export const OLD_SERVICE_ORDER_RPS = 197;
+
+export interface Target {
+  text: string;
+  met: boolean;
+}
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  group: 'yardstick' | 'api' | 'telemetry' | 'storm' | 'scale' | 'cluster' | 'soak';
+  result: LoadResult;
+  runs: LoadResult[];
+  rssMaxMiB?: number;
+  dbConnectionsMax?: number;
+  /** Upper bound of database connections for the processes alive during the scenario. */
+  dbConnectionsBound?: number;
+  ratioBaseline?: number;
+  ratioCeiling?: number;
+  target?: Target;
+  /** Why non-2xx or errors happened, from the service's log (warn/error lines). */
+  diagnosis?: string[];
+}
+
+export interface ScaleRow {
+  size: '1x' | '10x' | '100x';
+  franchises: number;
+  ordersPerDiner: string;
+  franchiseAnon?: number;
+  franchiseAdmin?: number;
+  history?: number;
+}
+
+export interface BackendReport {
+  backend: BackendName;
+  databaseVersion?: string;
+  poolSize: number;
+  seed?: { franchises: number; stores: number; diners: number; orders: number; menuItems: number; seconds: number };
+  bcrypt?: { rounds: number; threads: number; comparesPerSecond: number; msPerCompare: number };
+  scenarios: ScenarioResult[];
+  scale: ScaleRow[];
+  bulkSeedSeconds: Record<string, number>;
+  loginStorm?: {
+    menuAloneP99: number;
+    menuStormP99: number;
+    menuAloneRps: number;
+    menuStormRps: number;
+    loginRps: number;
+    loginNon2xx: number;
+    /** The service's event-loop delay (ms): bcrypt in the thread pool must leave it near zero. */
+    eventLoopLagP99MsAlone?: number;
+    eventLoopLagP99MsStorm?: number;
+    eventLoopLagMaxMsStorm?: number;
+  };
+  telemetry?: { onRps: number; offRps: number; costPercent: number; onP99: number; offP99: number };
+  cluster?: { oneWorker: Record<string, number>; twoWorkers: Record<string, number>; metricsCheck?: string };
+  soak?: { seconds: number; samplesMiB: number[]; startMiB: number; endMiB: number; maxMiB: number; growthPercent: number; result: LoadResult };
+}
+
+export interface FullReport {
+  date: string;
+  machine: MachineInfo;
+  options: Pick<BenchOptions, 'duration' | 'warmup' | 'connections' | 'runs' | 'quick'>;
+  noisy: boolean;
+  backends: BackendReport[];
+}
+
+const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ratio = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : `${(n * 100).toFixed(0)}%`);
+const targetCell = (t: Target | undefined) => (t ? `${t.met ? 'met' : 'MISSED'}: ${t.text}` : '');
+
+function tableRows(report: BackendReport): string[][] {
+  return report.scenarios.map((s) => [
+    s.title,
+    fmt(s.result.reqPerSec),
+    fmt(s.result.p50, 1),
+    fmt(s.result.p99, 1),
+    fmt(s.result.cpuMsPerRequest, 3),
+    String(s.result.errors),
+    String(s.result.non2xx),
+    ratio(s.ratioBaseline),
+    ratio(s.ratioCeiling),
+    targetCell(s.target),
+  ]);
+}
+
+const HEADER = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'errors', 'non-2xx', 'vs bare Express', 'vs pooled query', 'target'];
+
+export function printTable(report: BackendReport): void {
+  const rows = [HEADER, ...tableRows(report)];
+  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+  const line = (r: string[]) => r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ');
+  console.log(`\n${report.backend.toUpperCase()}${report.databaseVersion ? ` (${report.databaseVersion})` : ''}`);
+  console.log(line(rows[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows.slice(1)) console.log(line(r));
+  if (report.scale.length > 1) {
+    console.log('\nscale (req/s)     franchises  orders/diner  franchise anon  franchise admin  order history');
+    for (const row of report.scale) {
+      console.log(
+        `  ${row.size.padEnd(16)}${fmt(row.franchises).padStart(10)}  ${row.ordersPerDiner.padStart(12)}  ${fmt(row.franchiseAnon).padStart(14)}  ${fmt(row.franchiseAdmin).padStart(15)}  ${fmt(row.history).padStart(13)}`,
+      );
+    }
+  }
+  if (report.loginStorm) {
+    const s = report.loginStorm;
+    console.log(
+      `\nlogin storm: menu p99 ${fmt(s.menuAloneP99, 1)} ms alone, ${fmt(s.menuStormP99, 1)} ms with ${fmt(s.loginRps)} logins/s running (menu ${fmt(s.menuAloneRps)} -> ${fmt(s.menuStormRps)} req/s); ` +
+        `event-loop delay p99 ${fmt(s.eventLoopLagP99MsAlone, 1)} -> ${fmt(s.eventLoopLagP99MsStorm, 1)} ms (max ${fmt(s.eventLoopLagMaxMsStorm, 1)} ms)`,
+    );
+  }
+  if (report.telemetry) {
+    const t = report.telemetry;
+    console.log(`telemetry: menu ${fmt(t.onRps)} req/s on, ${fmt(t.offRps)} req/s off: cost ${t.costPercent.toFixed(1)}% (target < 10%)`);
+  }
+  if (report.bcrypt) console.log(`bcrypt limit: ${fmt(report.bcrypt.comparesPerSecond)} compares/s at cost ${report.bcrypt.rounds} (${report.bcrypt.threads} pool threads)`);
+  const connections = report.scenarios.filter((s) => s.dbConnectionsMax !== undefined);
+  if (connections.length) {
+    const worst = connections.reduce((a, b) => ((a.dbConnectionsMax ?? 0) >= (b.dbConnectionsMax ?? 0) ? a : b));
+    const over = connections.filter((s) => (s.dbConnectionsMax ?? 0) > (s.dbConnectionsBound ?? Infinity));
+    console.log(`db connections: at most ${worst.dbConnectionsMax} (during ${worst.title}; bound ${worst.dbConnectionsBound}); ${over.length ? `OVER THE BOUND in ${over.map((s) => s.title).join(', ')}` : 'never over the pool bound'}`);
+  }
+  if (report.cluster) {
+    const c = report.cluster;
+    console.log(`cluster: ${Object.keys(c.oneWorker).map((k) => `${k} ${fmt(c.oneWorker[k])} -> ${fmt(c.twoWorkers[k])} req/s`).join(', ')} (1 -> 2 workers)`);
+  }
+  if (report.soak) {
+    const s = report.soak;
+    console.log(`soak ${s.seconds}s: RSS ${fmt(s.startMiB, 1)} -> ${fmt(s.endMiB, 1)} MiB (max ${fmt(s.maxMiB, 1)}, ${s.growthPercent >= 0 ? '+' : ''}${s.growthPercent.toFixed(1)}%) at ${fmt(s.result.reqPerSec)} req/s`);
+  }
+  for (const s of report.scenarios.filter((x) => x.diagnosis?.length)) console.log(`  ${s.title}: ${s.diagnosis!.join('; ')}`);
+}
+
+/** `dated`: also keep this run as <date>-<backend>.json (partial `--only` runs only update latest.json). */
+export function writeJson(report: FullReport, resultsDir: string, dated = true): string[] {
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = report.date.slice(0, 16).replace(/:/g, '');
+  const files: string[] = [];
+  for (const backend of dated ? report.backends : []) {
+    const file = join(resultsDir, `${stamp}-${backend.backend}.json`);
+    writeFileSync(file, `${JSON.stringify({ ...report, backends: [backend] }, null, 2)}\n`);
+    files.push(file);
+  }
+  const latest = join(resultsDir, 'latest.json');
+  writeFileSync(latest, `${JSON.stringify(report, null, 2)}\n`);
+  files.push(latest);
+  return files;
+}
+
+function mdTable(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function markdown(report: FullReport): string {
+  const m = report.machine;
+  const out: string[] = [];
+  out.push(
+    `Measured ${report.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (${m.os}); ` +
+      `autocannon ${report.options.connections} connections, ${report.options.duration} s per run after ${report.options.warmup} s warm-up, ` +
+      `${report.options.runs === 1 ? 'one run' : `median of ${report.options.runs} runs`}${report.options.quick ? ' (--quick)' : ''}. ` +
+      `Load generator, service, factory simulator and database share the machine.` +
+      (report.noisy ? ` **Noisy run**: the load average was ${m.loadAverage.join(' / ')} at the start (other work on the machine); treat the figures as indicative.` : ''),
+  );
+  for (const b of report.backends) {
+    out.push('', `#### ${b.backend === 'mysql' ? `MariaDB${b.databaseVersion ? ` ${b.databaseVersion}` : ''}` : 'SQLite (better-sqlite3)'}`, '');
+    if (b.seed) out.push(`Dataset (seeded through the API in ${b.seed.seconds.toFixed(0)} s): ${b.seed.menuItems} menu items, ${b.seed.franchises} franchises × 3 stores, ${b.seed.diners} diners, ${b.seed.orders} orders.`, '');
+    out.push(mdTable(['Scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'errors', 'non-2xx', 'vs bare Express', 'vs pooled query', 'target'], tableRows(b)));
+    const notes: string[] = [];
+    if (b.bcrypt) notes.push(`bcrypt limit of this machine: ${fmt(b.bcrypt.comparesPerSecond)} compares/s at cost ${b.bcrypt.rounds}.`);
+    if (b.telemetry) notes.push(`Telemetry (request metrics + request logs): menu ${fmt(b.telemetry.onRps)} req/s on vs ${fmt(b.telemetry.offRps)} off, cost ${b.telemetry.costPercent.toFixed(1)}% (target < 10%).`);
+    if (b.loginStorm) {
+      const s = b.loginStorm;
+      notes.push(
+        `Login storm: menu p99 ${fmt(s.menuAloneP99, 1)} ms alone vs ${fmt(s.menuStormP99, 1)} ms while ${fmt(s.loginRps)} logins/s run (menu ${fmt(s.menuAloneRps)} → ${fmt(s.menuStormRps)} req/s); ` +
+          `the service's event-loop delay p99 ${fmt(s.eventLoopLagP99MsAlone, 1)} ms → ${fmt(s.eventLoopLagP99MsStorm, 1)} ms (max ${fmt(s.eventLoopLagMaxMsStorm, 1)} ms).`,
+      );
+    }
+    const conn = b.scenarios.filter((s) => s.dbConnectionsMax !== undefined);
+    if (conn.length) {
+      const max = Math.max(...conn.map((s) => s.dbConnectionsMax ?? 0));
+      const over = conn.filter((s) => (s.dbConnectionsMax ?? 0) > (s.dbConnectionsBound ?? Infinity));
+      notes.push(`Database connections on the bench database: at most ${max} during any scenario (pool size ${b.poolSize} per process); ${over.length ? `over the bound in ${over.map((s) => s.title).join(', ')}` : 'never above the pool bound'}.`);
+    }
+    if (b.cluster) {
+      const c = b.cluster;
+      notes.push(`Cluster, 1 → 2 workers: ${Object.keys(c.oneWorker).map((k) => `${k} ${fmt(c.oneWorker[k])} → ${fmt(c.twoWorkers[k])} req/s`).join(', ')}.${c.metricsCheck ? ` ${c.metricsCheck}` : ''}`);
+    }
+    if (b.soak) {
+      const s = b.soak;
+      notes.push(`Soak (${s.seconds} s mixed load, ${fmt(s.result.reqPerSec)} req/s, ${s.result.non2xx} non-2xx): RSS ${fmt(s.startMiB, 1)} → ${fmt(s.endMiB, 1)} MiB, max ${fmt(s.maxMiB, 1)} (${s.growthPercent >= 0 ? '+' : ''}${s.growthPercent.toFixed(1)}%).`);
+    }
+    if (notes.length) out.push('', ...notes.map((n) => `- ${n}`));
+    if (b.scale.length > 1) {
+      out.push('', 'Scale (req/s; cost per request should stay flat):', '');
+      out.push(
+        mdTable(
+          ['data', 'franchises', 'orders per diner', 'franchise list (anon)', 'franchise list (admin)', 'order history'],
+          b.scale.map((r) => [r.size, fmt(r.franchises), r.ordersPerDiner, fmt(r.franchiseAnon), fmt(r.franchiseAdmin), fmt(r.history)]),
+        ),
+      );
+      const seeded = Object.entries(b.bulkSeedSeconds);
+      if (seeded.length) out.push('', `(10x/100x rows bulk-inserted with multi-row INSERTs: ${seeded.map(([k, v]) => `${k} in ${v.toFixed(1)} s`).join(', ')}.)`);
+    }
+  }
+  return out.join('\n');
+}
+
+export const START_MARKER = '<!-- bench:start -->';
+export const END_MARKER = '<!-- bench:end -->';
+
+/** Replaces what is between the markers (appending them if missing); the prose around them is kept. */
+export function writeMarkdown(file: string, generated: string): void {
+  const block = `${START_MARKER}\n${generated}\n${END_MARKER}`;
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Performance\n\n';
+  const start = current.indexOf(START_MARKER);
+  const end = current.indexOf(END_MARKER);
+  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + END_MARKER.length) : `${current.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, next);
+}

@@ -1,0 +1,369 @@
+/**
+ * `npm run bench`: the service under load on loopback, against two yardsticks measured in the same run
+ * (a bare Express 5 app, and a bare Express route doing one pooled query), on MariaDB and on SQLite.
+ * Every server runs in its own child process; this process only generates load (autocannon) and
+ * samples RSS and database connections. See docs/performance.md for what the figures mean.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { openBulkSeeder } from './lib/bulkSeed';
+import { PROFILE_DIR, ROOT, spawnServer, type ChildServer } from './lib/children';
+import { machineInfo } from './lib/machine';
+import { createBenchDatabase, type BenchDatabase } from './lib/mysqlAdmin';
+import { parseOptions, type BackendName, type BenchOptions } from './lib/options';
+import { Progress } from './lib/progress';
+import { markdown, OLD_SERVICE_ORDER_RPS, printTable, writeJson, writeMarkdown, type BackendReport, type FullReport, type ScaleRow, type ScenarioResult } from './lib/report';
+import { Runner } from './lib/runner';
+import { shapes } from './lib/scenarios';
+import { DEFAULT_SIZES, seedThroughApi } from './lib/seed';
+
+const POOL_SIZE = 10;
+const BCRYPT_ROUNDS = 10;
+const HEAVY_DINERS = 20;
+const SCALE_STEPS = [
+  { size: '10x' as const, franchises: 1_000, ordersPerDiner: 100 },
+  { size: '100x' as const, franchises: 10_000, ordersPerDiner: 1_000 },
+];
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+
+interface BcryptLimit { rounds: number; threads: number; cores: number; comparesPerSecond: number; msPerCompare: number }
+
+function measureBcryptLimit(): BcryptLimit | undefined {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', 'bench/servers/bcryptLimit.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', BCRYPT_ROUNDS: String(BCRYPT_ROUNDS), BCRYPT_SECONDS: '3' },
+    encoding: 'utf8',
+  });
+  try {
+    return JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as BcryptLimit;
+  } catch {
+    console.error(`bcrypt limit not measured: ${child.stderr}`);
+    return undefined;
+  }
+}
+
+async function benchBackend(backend: BackendName, options: BenchOptions, progress: Progress, workDir: string, bcrypt: BcryptLimit | undefined): Promise<BackendReport> {
+  const report: BackendReport = { backend, poolSize: POOL_SIZE, scenarios: [], scale: [], bulkSeedSeconds: {}, bcrypt };
+  const logDir = join(workDir, backend);
+  mkdirSync(logDir, { recursive: true });
+  const profileDir = options.profile ? PROFILE_DIR : undefined;
+
+  let mysql: BenchDatabase | undefined;
+  let databaseUrl: string;
+  if (backend === 'mysql') {
+    mysql = await createBenchDatabase(options.mysqlUrl);
+    report.databaseVersion = mysql.version;
+    databaseUrl = mysql.url;
+    progress.step(`[mysql] fresh database ${mysql.name} on ${new URL(options.mysqlUrl).host}`);
+  } else {
+    databaseUrl = `sqlite:${join(logDir, 'pizza.db')}`;
+  }
+
+  const admin = { email: 'bench-admin@bench.jwt', password: randomBytes(12).toString('hex') };
+  const randomSecret = randomBytes(32).toString('hex');
+  const serviceEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
+    NODE_ENV: 'development',
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: logDir,
+    // One secret for every service process of this backend, so a token works on each of them.
+    JWT_SECRET: randomSecret,
+    BCRYPT_ROUNDS: String(BCRYPT_ROUNDS),
+    DB_POOL_SIZE: String(POOL_SIZE),
+    // One client IP sends everything: the per-IP limits would measure the limiter, not the service.
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    LOGIN_MAX_FAILURES_PER_IP: '100000',
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: '100000',
+    SEED_DEMO_DATA: 'false',
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    FACTORY_PORT: '0',
+    LOG_LEVEL: 'info',
+    LOG_PRETTY: 'false',
+    TELEMETRY_ENABLED: 'true',
+    WEB_CONCURRENCY: '1',
+    ...extra,
+  });
+  // Processes holding a database pool right now, for the connection bound.
+  const pools = new Map<ChildServer, number>();
+  const runner = new Runner(options, progress, `[${backend}]`, mysql ? { dbConnections: () => mysql!.connections(), dbBound: () => POOL_SIZE * [...pools.values()].reduce((a, b) => a + b, 0) } : {});
+  const started: ChildServer[] = [];
+  const start = async (name: string, entry: string, env: Record<string, string>, poolProcesses: number, portEnv?: string) => {
+    const server = await spawnServer({ name: `${backend}-${name}`, entry, env, logDir, profileDir, portEnv });
+    started.push(server);
+    if (poolProcesses) pools.set(server, poolProcesses);
+    return server;
+  };
+  const stop = async (server: ChildServer) => {
+    await server.stop();
+    pools.delete(server);
+  };
+
+  try {
+    progress.step(`[${backend}] starting the service (child process, embedded factory simulator)`);
+    const service = await start('service', 'src/server.ts', serviceEnv(), 1);
+    const data = await seedThroughApi(service.url, admin, DEFAULT_SIZES, (m) => progress.step(`[${backend}] seed: ${m}`));
+    report.seed = {
+      franchises: data.franchiseIds.length,
+      stores: data.stores.length,
+      diners: data.diners.length,
+      orders: data.orders,
+      menuItems: data.menuIds.length,
+      seconds: data.seconds,
+    };
+    progress.step(`[${backend}] seeded through the API in ${data.seconds.toFixed(1)} s`);
+
+    const push = (...results: (ScenarioResult | undefined)[]) => {
+      for (const r of results) if (r) report.scenarios.push(r);
+    };
+
+    // Yardsticks, in their own processes.
+    const bareExpress = await start('bare-express', 'bench/servers/bare.ts', { BARE_MODE: 'express' }, 0);
+    const bareQuery = await start('bare-query', 'bench/servers/bare.ts', { BARE_MODE: 'query', DATABASE_URL: databaseUrl, DB_POOL_SIZE: String(POOL_SIZE) }, 1);
+    push(await runner.measure({ id: 'baseline', title: 'bare Express 5 {ok:true}', group: 'yardstick', server: bareExpress, shape: { path: '/' } }));
+    push(
+      await runner.measure({
+        id: 'ceiling',
+        title: backend === 'mysql' ? 'bare Express + 1 pooled mysql2 query' : 'bare Express + 1 better-sqlite3 query',
+        group: 'yardstick',
+        server: bareQuery,
+        shape: { path: '/query' },
+      }),
+    );
+    await stop(bareExpress);
+    await stop(bareQuery);
+
+    // Menu with telemetry on (the default) and off, interleaved, in two processes on the same database.
+    if (runner.selected('menu', 'api') || runner.selected('telemetry')) {
+      const quiet = await start('service-telemetry-off', 'src/server.ts', serviceEnv({ TELEMETRY_ENABLED: 'false' }), 1);
+      const [on, off] = await runner.measureTogether([
+        { id: 'menu', title: 'GET /api/order/menu', group: 'api', server: service, shape: shapes.menu() },
+        { id: 'menu-telemetry-off', title: 'GET /api/order/menu, TELEMETRY_ENABLED=false', group: 'telemetry', server: quiet, shape: shapes.menu() },
+      ]);
+      await stop(quiet);
+      push(on, off);
+      if (on && off) {
+        report.telemetry = { onRps: on.result.reqPerSec, offRps: off.result.reqPerSec, costPercent: (1 - on.result.reqPerSec / off.result.reqPerSec) * 100, onP99: on.result.p99, offP99: off.result.p99 };
+      }
+    }
+
+    // Reads before writes: POST /api/order adds orders, which the reads would then see.
+    push(await runner.measure({ id: 'franchise-anon', title: 'GET /api/franchise?page=0&limit=10 (anonymous)', group: 'api', server: service, shape: shapes.franchiseAnon() }));
+    push(await runner.measure({ id: 'franchise-admin', title: 'GET /api/franchise?page=0&limit=10 (admin)', group: 'api', server: service, shape: shapes.franchiseAdmin(data) }));
+    push(await runner.measure({ id: 'order-history', title: 'GET /api/order?page=1 (history)', group: 'api', server: service, shape: shapes.history(data.diners) }));
+    push(await runner.measure({ id: 'user-me', title: 'GET /api/user/me', group: 'api', server: service, shape: shapes.me(data) }));
+    push(await runner.measure({ id: 'login', title: 'PUT /api/auth (login, bcrypt cost 10)', group: 'api', server: service, shape: shapes.login(data) }));
+    push(await runner.measure({ id: 'order-post', title: 'POST /api/order (1-3 items, factory + JWT check)', group: 'api', server: service, shape: shapes.placeOrder(data) }));
+    if (runner.selected('order-post-external-factory', 'api')) {
+      // The embedded simulator signs every pizza (RS256) on the service's own event loop; a real factory
+      // is elsewhere. This run shows what the service itself costs per order.
+      const apiKey = randomBytes(16).toString('hex');
+      const factory = await start('factory', 'src/factory/simulator/main.ts', { FACTORY_HOST: '127.0.0.1', FACTORY_API_KEY: apiKey, FACTORY_ADMIN_KEY: randomBytes(16).toString('hex') }, 0, 'FACTORY_PORT');
+      const withFactory = await start('service-external-factory', 'src/server.ts', serviceEnv({ FACTORY_URL: factory.url, FACTORY_API_KEY: apiKey }), 1);
+      push(
+        await runner.measure({
+          id: 'order-post-external-factory',
+          title: 'POST /api/order, factory in its own process',
+          group: 'api',
+          server: withFactory,
+          shape: shapes.placeOrder(data),
+        }),
+      );
+      await stop(withFactory);
+      await stop(factory);
+    }
+
+    if (runner.selected('login-storm', 'storm')) {
+      // prom-client's event-loop delay histogram restarts at every scrape: scrape, load, scrape.
+      await eventLoopLag(service);
+      const alone = await runner.measure({ id: 'login-storm', title: 'GET /api/order/menu (before the storm)', group: 'storm', server: service, shape: shapes.menu() });
+      const lagAlone = await eventLoopLag(service);
+      const [menu, login] = await runner.concurrently([
+        { id: 'storm-menu', title: 'menu', group: 'storm', server: service, shape: shapes.menu() },
+        { id: 'storm-login', title: 'login', group: 'storm', server: service, shape: shapes.login(data), connections: 16 },
+      ]);
+      const lagStorm = await eventLoopLag(service);
+      if (alone) {
+        report.loginStorm = {
+          menuAloneP99: alone.result.p99,
+          menuStormP99: menu.p99,
+          menuAloneRps: alone.result.reqPerSec,
+          menuStormRps: menu.reqPerSec,
+          loginRps: login.reqPerSec,
+          loginNon2xx: login.non2xx + menu.non2xx,
+          eventLoopLagP99MsAlone: lagAlone?.p99,
+          eventLoopLagP99MsStorm: lagStorm?.p99,
+          eventLoopLagMaxMsStorm: lagStorm?.max,
+        };
+      }
+    }
+
+    if (options.soak && runner.selected('soak')) {
+      progress.step(`[${backend}] soak: ${options.soakSeconds} s of mixed reads, RSS sampled every second`);
+      const samples: number[] = [];
+      const timer = setInterval(() => samples.push(service.rss() / 2 ** 20), 1000);
+      const soakRunner = new Runner({ ...options, duration: options.soakSeconds, warmup: 0, runs: 1 }, progress, `[${backend}]`);
+      const soak = await soakRunner.measure({ id: 'soak', title: `soak (menu, franchises, me, history mix) ${options.soakSeconds}s`, group: 'soak', server: service, shape: shapes.soakMix(data) });
+      clearInterval(timer);
+      if (soak && samples.length > 2) {
+        // RSS saws up and down with garbage collection: compare the median of the first and last quarter,
+        // after the first seconds (JIT, pools and caches warming up).
+        const settled = samples.slice(Math.min(5, Math.floor(samples.length / 4)));
+        const quarter = Math.max(1, Math.floor(settled.length / 4));
+        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+        const startMiB = median(settled.slice(0, quarter));
+        const endMiB = median(settled.slice(-quarter));
+        report.soak = {
+          seconds: options.soakSeconds,
+          samplesMiB: samples.map((s) => Math.round(s * 10) / 10),
+          startMiB,
+          endMiB,
+          maxMiB: Math.max(...samples),
+          growthPercent: (endMiB / startMiB - 1) * 100,
+          result: soak.result,
+        };
+        push(soak);
+      }
+    }
+
+    if (options.cluster && runner.selected('cluster')) {
+      progress.step(`[${backend}] starting the service with WEB_CONCURRENCY=2`);
+      const cluster = await start('cluster-2', 'src/server.ts', serviceEnv({ WEB_CONCURRENCY: '2' }), 2);
+      const [menu1, menu2, fr1, fr2] = await runner.measureTogether([
+        { id: 'cluster-menu-1', title: 'GET /api/order/menu, 1 worker', group: 'cluster', server: service, shape: shapes.menu() },
+        { id: 'cluster-menu-2', title: 'GET /api/order/menu, 2 workers', group: 'cluster', server: cluster, shape: shapes.menu() },
+        { id: 'cluster-franchise-1', title: 'GET /api/franchise (anonymous), 1 worker', group: 'cluster', server: service, shape: shapes.franchiseAnon() },
+        { id: 'cluster-franchise-2', title: 'GET /api/franchise (anonymous), 2 workers', group: 'cluster', server: cluster, shape: shapes.franchiseAnon() },
+      ]);
+      push(menu1, menu2, fr1, fr2);
+      report.cluster = {
+        oneWorker: { menu: menu1?.result.reqPerSec ?? NaN, franchise: fr1?.result.reqPerSec ?? NaN },
+        twoWorkers: { menu: menu2?.result.reqPerSec ?? NaN, franchise: fr2?.result.reqPerSec ?? NaN },
+        metricsCheck: await clusterMetricsCheck(cluster),
+      };
+      await stop(cluster);
+    }
+
+    if (options.scale && runner.selected('scale')) {
+      const heavy = data.diners.slice(0, HEAVY_DINERS);
+      const byId = (id: string) => report.scenarios.find((s) => s.id === id)?.result.reqPerSec;
+      report.scale.push({ size: '1x', franchises: data.franchiseIds.length, ordersPerDiner: `~${DEFAULT_SIZES.averageOrdersPerDiner}`, franchiseAnon: byId('franchise-anon'), franchiseAdmin: byId('franchise-admin'), history: byId('order-history') });
+      for (const step of SCALE_STEPS) {
+        progress.step(`[${backend}] scale ${step.size}: bulk-inserting up to ${step.franchises} franchises and ${step.ordersPerDiner} orders for each of ${heavy.length} diners`);
+        const t0 = performance.now();
+        const seeder = openBulkSeeder(databaseUrl);
+        try {
+          await seeder.growFranchises(step.franchises, DEFAULT_SIZES.storesPerFranchise);
+          await seeder.growOrders(heavy.map((d) => d.id), step.ordersPerDiner, data.stores);
+        } finally {
+          await seeder.close();
+        }
+        report.bulkSeedSeconds[step.size] = (performance.now() - t0) / 1000;
+        const row: ScaleRow = { size: step.size, franchises: step.franchises, ordersPerDiner: step.ordersPerDiner.toLocaleString('en-US') };
+        const [anon, adminList, history] = await runner.measureTogether([
+          { id: `scale-franchise-anon-${step.size}`, title: `GET /api/franchise (anonymous), ${step.size}`, group: 'scale', server: service, shape: shapes.franchiseAnon() },
+          { id: `scale-franchise-admin-${step.size}`, title: `GET /api/franchise (admin), ${step.size}`, group: 'scale', server: service, shape: shapes.franchiseAdmin(data) },
+          { id: `scale-history-${step.size}`, title: `GET /api/order (${step.ordersPerDiner} orders/diner), ${step.size}`, group: 'scale', server: service, shape: shapes.history(heavy) },
+        ]);
+        push(anon, adminList, history);
+        row.franchiseAnon = anon?.result.reqPerSec;
+        row.franchiseAdmin = adminList?.result.reqPerSec;
+        row.history = history?.result.reqPerSec;
+        report.scale.push(row);
+      }
+    }
+  } finally {
+    for (const server of started) await server.stop().catch(() => undefined);
+    if (mysql) await mysql.drop().catch((error: unknown) => console.error(`could not drop ${mysql!.name}:`, error));
+  }
+
+  annotate(report);
+  return report;
+}
+
+/** The service's own event-loop delay since the previous scrape (prom-client default metrics), in ms. */
+async function eventLoopLag(server: ChildServer): Promise<{ p99: number; max: number } | undefined> {
+  try {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const read = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
+    return { p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** GET /metrics on the 2-worker service must count the requests of both workers. */
+async function clusterMetricsCheck(cluster: ChildServer): Promise<string> {
+  try {
+    const text = await (await fetch(`${cluster.url}/metrics`)).text();
+    let menu = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith('http_requests_total{') && line.includes('route="/api/order/menu"')) menu += Number(line.split(' ').pop());
+    }
+    return `GET /metrics on the 2-worker service counts ${menu.toLocaleString('en-US')} menu requests (both workers aggregated).`;
+  } catch (error) {
+    return `GET /metrics on the cluster failed: ${(error as Error).message}`;
+  }
+}
+
+/** Ratios to the yardsticks and the targets of the brief (never asserted in tests: the machine varies). */
+function annotate(report: BackendReport): void {
+  const rps = (id: string) => report.scenarios.find((s) => s.id === id)?.result.reqPerSec;
+  const baseline = rps('baseline');
+  const ceiling = rps('ceiling');
+  const reads = new Set(['franchise-anon', 'franchise-admin', 'order-history', 'user-me']);
+  for (const s of report.scenarios) {
+    const r = s.result.reqPerSec;
+    if (baseline) s.ratioBaseline = r / baseline;
+    if (ceiling) s.ratioCeiling = r / ceiling;
+    if (s.id === 'menu' && baseline) s.target = { text: '>= 70% of bare Express', met: r >= 0.7 * baseline };
+    if (reads.has(s.id) && ceiling) s.target = { text: '>= 50% of the pooled query', met: r >= 0.5 * ceiling };
+    if (s.id === 'order-post' || s.id === 'order-post-external-factory') s.target = { text: `>= 5x the old service (${5 * OLD_SERVICE_ORDER_RPS} req/s)`, met: r >= 5 * OLD_SERVICE_ORDER_RPS };
+    if (s.id === 'login' && report.bcrypt) s.target = { text: `~ bcrypt limit (${Math.round(report.bcrypt.comparesPerSecond)}/s)`, met: r >= 0.8 * report.bcrypt.comparesPerSecond };
+    if (s.id === 'menu-telemetry-off' && report.telemetry) s.target = { text: 'telemetry cost < 10%', met: report.telemetry.costPercent < 10 };
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const progress = new Progress();
+  const machine = machineInfo();
+  // Another job on the machine skews every figure; say so in the report rather than hide it.
+  const noisy = machine.loadAverage[0] > machine.cores * 0.3;
+  const started = Date.now();
+  progress.step(
+    `jwt-pizza-service benchmark: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
+      `${options.connections} connections, ${options.duration} s x ${options.runs} run(s), warm-up ${options.warmup} s; backends ${options.backends.join(', ')}` +
+      (noisy ? `\nWARNING: load average ${machine.loadAverage.join(' / ')} on ${machine.cores} cores: figures will be noisy` : ''),
+  );
+  const workDir = mkdtempSync(join(os.tmpdir(), 'jwt-pizza-bench-'));
+  const bcrypt = options.only && !options.only.has('login') && !options.only.has('api') ? undefined : measureBcryptLimit();
+  if (bcrypt) progress.step(`bcrypt limit: ${Math.round(bcrypt.comparesPerSecond)} compares/s at cost ${bcrypt.rounds} (${bcrypt.threads} pool threads, ${bcrypt.cores} cores)`);
+
+  const backends: BackendReport[] = [];
+  try {
+    for (const backend of options.backends) backends.push(await benchBackend(backend, options, progress, workDir, bcrypt));
+  } finally {
+    if (!options.keepLogs) rmSync(workDir, { recursive: true, force: true });
+    else progress.step(`service logs kept in ${workDir}`);
+  }
+
+  const report: FullReport = {
+    date: new Date().toISOString(),
+    machine,
+    options: { duration: options.duration, warmup: options.warmup, connections: options.connections, runs: options.runs, quick: options.quick },
+    noisy,
+    backends,
+  };
+  for (const b of backends) printTable(b);
+  const files = writeJson(report, RESULTS_DIR, !options.only);
+  if (options.writeDocs && !options.only) writeMarkdown(join(ROOT, 'docs', 'performance.md'), markdown(report));
+  console.log(`\nwrote ${files.map((f) => f.replace(`${ROOT}/`, '')).join(', ')}${options.writeDocs && !options.only ? ' and docs/performance.md' : ''} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});
