@@ -1,0 +1,270 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/config';
+import { startService, type RunningService } from '../../src/service';
+import { freePort } from '../security/support';
+
+export { freePort };
+
+export const ROOT = join(__dirname, '..', '..');
+const MARIADBD = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd'].find((p) => existsSync(p));
+const INSTALL_DB = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db', '/usr/scripts/mariadb-install-db'].find((p) => existsSync(p));
+
+/**
+ * Whether a real MariaDB can be started here. In CI a missing binary fails the suite (the fault tests
+ * are mandatory there); elsewhere the tests that need it are skipped with a warning.
+ */
+export function mariadbAvailable(): boolean {
+  const available = MARIADBD !== undefined && INSTALL_DB !== undefined;
+  if (!available && process.env.CI === 'true') throw new Error('CI=true but mariadbd / mariadb-install-db are not installed: the database fault tests are mandatory in CI');
+  if (!available) console.warn('mariadbd not found: database fault tests skipped (they fail in CI)');
+  return available;
+}
+
+export interface MariaDb {
+  port: number;
+  dir: string;
+  /** A database URL for `name` on this server (created by createDatabase). */
+  url(name: string): string;
+  createDatabase(name: string): Promise<void>;
+  start(): Promise<void>;
+  /** SIGKILL: the server vanishes mid-query, as in a crash or an OOM kill. */
+  kill(): Promise<void>;
+  /** Stops the server and removes its data directory. */
+  destroy(): Promise<void>;
+}
+
+/** A private MariaDB on its own port and temp data directory, started and killed at will. */
+export async function startMariaDb(): Promise<MariaDb> {
+  const dir = mkdtempSync(join(tmpdir(), 'jwt-pizza-mariadb-'));
+  const port = await freePort();
+  const asRoot = process.getuid?.() === 0;
+  const install = spawnSync(
+    INSTALL_DB!,
+    ['--no-defaults', `--datadir=${join(dir, 'data')}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  if (install.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mariadb-install-db failed (${install.status}): ${install.stderr || install.stdout}`);
+  }
+  let child: ChildProcess | undefined;
+  const cleanup = () => child?.kill('SIGKILL');
+  process.once('exit', cleanup);
+
+  const server: MariaDb = {
+    port,
+    dir,
+    url: (name) => `mysql://root@127.0.0.1:${port}/${name}`,
+    async createDatabase(name) {
+      const mysql = await import('mysql2/promise');
+      const conn = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
+      await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\``);
+      await conn.end();
+    },
+    async start() {
+      child = spawn(
+        MARIADBD!,
+        [
+          '--no-defaults',
+          `--datadir=${join(dir, 'data')}`,
+          `--port=${port}`,
+          `--socket=${join(dir, 'mysqld.sock')}`,
+          `--pid-file=${join(dir, 'mysqld.pid')}`,
+          '--bind-address=127.0.0.1',
+          '--skip-log-bin',
+          '--innodb-buffer-pool-size=16M',
+          '--innodb-log-file-size=8M',
+          '--max-connections=200',
+          `--log-error=${join(dir, 'error.log')}`,
+          ...(asRoot ? ['--user=root'] : []),
+        ],
+        { stdio: 'ignore' },
+      );
+      await waitForPort(port, 30_000, () => child?.exitCode !== null && child?.exitCode !== undefined);
+    },
+    async kill() {
+      const running = child;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGKILL');
+      await exited;
+      await waitForPortClosed(port, 5000);
+    },
+    async destroy() {
+      await server.kill();
+      process.removeListener('exit', cleanup);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await server.start();
+  } catch (error) {
+    await server.destroy();
+    throw error;
+  }
+  return server;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket: Socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await canConnect(port))) {
+    if (gaveUp()) throw new Error(`the process meant to listen on ${port} exited`);
+    if (Date.now() > deadline) throw new Error(`nothing listened on ${port} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+async function waitForPortClosed(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (await canConnect(port)) {
+    if (Date.now() > deadline) throw new Error(`port ${port} still open after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: any;
+  text: string;
+  ms: number;
+  /** Set when no HTTP answer came (connection refused, reset). */
+  error?: string;
+}
+
+/** One request on a fresh connection, bounded in time; transport failures are answers too. */
+export function request(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpAnswer> {
+  const started = performance.now();
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const req = http.request(`${base}${path}`, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: any;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, body, text, ms: performance.now() - started });
+      });
+      res.on('error', (error) => resolve({ status: 0, body: undefined, text: '', ms: performance.now() - started, error: error.message }));
+    });
+    req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`)));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ status: 0, body: undefined, text: '', ms: performance.now() - started, error: error.code ?? error.message }));
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+export interface ServiceUnderTest extends RunningService {
+  logs(): Record<string, any>[];
+  rawLogs(): string;
+}
+
+/** startService with a test-friendly config (any env key can be overridden) and captured logs. */
+export async function startTestService(env: Record<string, string>): Promise<ServiceUnderTest> {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const config: Config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    FACTORY_PORT: '0',
+    BCRYPT_ROUNDS: '4',
+    LOG_LEVEL: 'info',
+    JWT_SECRET: 'fault-tests-secret-that-is-long-enough-0123456789',
+    ADMIN_EMAIL: 'admin@faults.test',
+    ADMIN_PASSWORD: 'fault-admin-password',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    ...env,
+  });
+  const service = await startService(config, { logDestination: destination as any });
+  return {
+    ...service,
+    logs: () => lines.map((l) => JSON.parse(l) as Record<string, any>),
+    rawLogs: () => lines.join('\n'),
+  };
+}
+
+export async function login(base: string, email: string, password: string): Promise<string> {
+  const res = await request(base, 'PUT', '/api/auth', { body: { email, password } });
+  if (res.status !== 200) throw new Error(`login ${email} failed: ${res.status} ${res.text}`);
+  return res.body.token as string;
+}
+
+export async function registerDiner(base: string, tag: string): Promise<{ token: string; id: number; email: string }> {
+  const email = `${tag}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}@faults.test`;
+  const res = await request(base, 'POST', '/api/auth', { body: { name: tag, email, password: 'diner-password' } });
+  if (res.status !== 200) throw new Error(`register failed: ${res.status} ${res.text}`);
+  return { token: res.body.token, id: res.body.user.id, email };
+}
+
+/** An admin token, a franchise with one store. */
+export async function setUpStore(base: string): Promise<{ adminToken: string; franchiseId: number; storeId: number }> {
+  const adminToken = await login(base, 'admin@faults.test', 'fault-admin-password');
+  const franchise = await request(base, 'POST', '/api/franchise', { token: adminToken, body: { name: `faults-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`, admins: [] } });
+  if (franchise.status !== 200) throw new Error(`franchise: ${franchise.status} ${franchise.text}`);
+  const store = await request(base, 'POST', `/api/franchise/${franchise.body.id}/store`, { token: adminToken, body: { name: 'faults store' } });
+  if (store.status !== 200) throw new Error(`store: ${store.status} ${store.text}`);
+  return { adminToken, franchiseId: franchise.body.id, storeId: store.body.id };
+}
+
+/** Reads one sample from a /metrics text. */
+export function metricSample(text: string, name: string, labels: Record<string, string> = {}): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return NaN;
+}
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+/** Figures for docs/reliability.md, printed only when FAULTS_REPORT is set (keeps CI output quiet). */
+export function report(line: string): void {
+  if (process.env.FAULTS_REPORT) console.info(line);
+}
