@@ -4,8 +4,8 @@ import { AppError, notFound } from '../shared/errors';
 import { recentFailures } from './ordersRepository';
 
 /**
- * The on-call views. The raw report URL carries the factory API key, so it is shown to admins only
- * and never logged; the resolve action calls it server-side so nobody needs to copy it at all.
+ * The on-call views. The raw report URL carries the factory API key, so it never leaves the service:
+ * the views show it with the key redacted, and the resolve action calls it server-side.
  */
 export async function listFailures(ctx: AppContext, limit: number) {
   const failures = await recentFailures(ctx.db, limit);
@@ -20,7 +20,7 @@ export async function listFailures(ctx: AppContext, limit: number) {
       message: o.failureMessage,
       factoryStatus: o.factoryStatus,
       attempts: o.attempts,
-      reportUrl: o.reportUrl,
+      reportUrl: o.reportUrl ? redactReportUrl(o.reportUrl) : null,
     })),
   };
 }

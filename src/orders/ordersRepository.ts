@@ -53,11 +53,12 @@ export function toOrderView(order: Pick<OrderRecord, 'id' | 'franchiseId' | 'sto
   return { id: order.id, franchiseId: order.franchiseId, storeId: order.storeId, date: new Date(order.createdAt).toISOString(), status: order.status, items };
 }
 
+/** Writes the order as pending with its items; returns the record and the items as the API shows them. */
 export async function insertPendingOrder(
   db: Db,
   order: { dinerId: number; franchiseId: number; storeId: number; idempotencyKey?: string; items: { menuId: number; description: string; priceUnits: number }[] },
   now: number,
-): Promise<number> {
+): Promise<{ record: OrderRecord; items: OrderItemView[] }> {
   const totalUnits = order.items.reduce((sum, item) => sum + item.priceUnits, 0);
   const id = insertedId(
     await db
@@ -79,7 +80,24 @@ export async function insertPendingOrder(
     .insertInto('order_items')
     .values(order.items.map((item) => ({ order_id: id, menu_id: item.menuId, description: item.description, price_units: item.priceUnits })))
     .execute();
-  return id;
+  // Item ids are read back: a multi-row insert reports only the first id, and MySQL does not promise the rest are consecutive.
+  const items = (await itemsOfOrders(db, [id])).get(id) ?? [];
+  const record: OrderRecord = {
+    id,
+    dinerId: order.dinerId,
+    franchiseId: order.franchiseId,
+    storeId: order.storeId,
+    status: 'pending',
+    createdAt: now,
+    jwt: null,
+    failureReason: null,
+    failureMessage: null,
+    factoryStatus: null,
+    reportUrl: null,
+    attempts: 0,
+    totalUnits,
+  };
+  return { record, items };
 }
 
 export async function findOrder(db: Db, id: number): Promise<OrderRecord | undefined> {

@@ -11,7 +11,7 @@ import { unitsToBtc } from '../shared/money';
 import type { User } from '../users/usersRepository';
 import { findUserById } from '../users/usersRepository';
 import * as orders from './ordersRepository';
-import type { OrderRecord, OrderView } from './ordersRepository';
+import type { OrderItemView, OrderRecord, OrderView } from './ordersRepository';
 
 export interface OrderInput { franchiseId: number; storeId: number; items: { menuId: number }[] }
 export interface PlacedOrder { order: OrderView; jwt: string }
@@ -70,9 +70,9 @@ export async function placeOrder(ctx: AppContext, diner: SessionUser, input: Ord
     return { menuId: item.menuId, description: entry.title, priceUnits: Number(entry.price_units) };
   });
 
-  let orderId: number;
+  let placed: Awaited<ReturnType<typeof orders.insertPendingOrder>>;
   try {
-    orderId = await ctx.db.transaction().execute((trx) =>
+    placed = await ctx.db.transaction().execute((trx) =>
       orders.insertPendingOrder(trx, { dinerId: diner.id, franchiseId: input.franchiseId, storeId: input.storeId, idempotencyKey, items }, ctx.now()),
     );
   } catch (error) {
@@ -83,9 +83,7 @@ export async function placeOrder(ctx: AppContext, diner: SessionUser, input: Ord
     }
     throw error;
   }
-  const record = await settle(ctx, orderId, () => orders.findOrder(ctx.db, orderId));
-  if (!record) throw new Error(`order ${orderId} vanished after insert`);
-  return fulfil(ctx, diner, record);
+  return fulfil(ctx, diner, placed.record, placed.items);
 }
 
 /** Retry a failed order in place: the same order id goes to the factory again. */
@@ -107,8 +105,8 @@ export async function retryOrder(ctx: AppContext, actor: SessionUser, orderId: n
   return fulfil(ctx, diner, { ...order, status: 'pending' });
 }
 
-async function fulfil(ctx: AppContext, diner: User, order: OrderRecord): Promise<PlacedOrder> {
-  const items = (await settle(ctx, order.id, () => orders.itemsOfOrders(ctx.db, [order.id]))).get(order.id) ?? [];
+async function fulfil(ctx: AppContext, diner: User, order: OrderRecord, knownItems?: OrderItemView[]): Promise<PlacedOrder> {
+  const items = knownItems ?? (await settle(ctx, order.id, () => orders.itemsOfOrders(ctx.db, [order.id]))).get(order.id) ?? [];
   ctx.metrics.ordersPending.inc();
   let outcome: FactoryOutcome;
   try {

@@ -172,7 +172,7 @@ export function buildOrdersFactory(): JsonObject {
         id: ORDERS_FACTORY_PANELS.factoryFailureLogs,
         title: 'Factory failures with report URL (API key redacted)',
         description:
-          'The reportUrl (API key redacted) identifies the factory chaos. End it with POST /api/order/factory/report (admin), which calls the raw URL server-side; GET /api/order/failures (admin) shows the raw URL.',
+          'The reportUrl (API key redacted) identifies the factory chaos. End it with POST /api/order/factory/report (admin), which calls the URL server-side; GET /api/order/failures (admin) lists recent failures.',
         expr: `${logStream('type="factory"')} | json | reportUrl != "" | line_format "order={{.orderId}} outcome={{.outcome}} reason={{.reason}} status={{.status}} reportUrl={{.reportUrl}}"`,
       }),
     ],
