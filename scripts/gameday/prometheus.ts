@@ -81,7 +81,7 @@ async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
 
 export async function startPrometheus(options: { dir: string; evaluationInterval: string; onChild?: (child: ChildProcess) => void }): Promise<RunningPrometheus> {
   if (!existsSync(PROMETHEUS_BIN)) {
-    throw new Error(`${PROMETHEUS_BIN} not found: the game day needs Debian's prometheus package (apt-get install prometheus), or set PROMETHEUS_BIN`);
+    throw new Error(`${PROMETHEUS_BIN} not found: install Debian's prometheus package (apt-get install prometheus) or set PROMETHEUS_BIN`);
   }
   const configFile = path.join(options.dir, 'prometheus.yml');
   const logFile = path.join(options.dir, 'prometheus.log');
@@ -145,7 +145,8 @@ export async function startPrometheus(options: { dir: string; evaluationInterval
       logTail,
       async query(promql) {
         const data = await getJson<{ resultType: string; result: PromSample[] }>(`${baseUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-        return data.result;
+        // A scalar comes back as a bare [time, value]: shaped as one sample so callers read one form.
+        return data.resultType === 'scalar' ? [{ metric: {}, value: data.result as unknown as [number, string] }] : data.result;
       },
       async alerts() {
         return (await getJson<{ alerts: PromAlert[] }>(`${baseUrl}/api/v1/alerts`)).alerts;
