@@ -1,12 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config';
 import { startService, type RunningService } from '../../src/service';
+import { rawRequest } from '../helpers/rawHttp';
 import { freePort } from '../security/support';
 
 export { freePort };
@@ -161,33 +161,18 @@ export interface HttpAnswer {
 }
 
 /** One request on a fresh connection, bounded in time; transport failures are answers too. */
-export function request(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpAnswer> {
+export async function request(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpAnswer> {
   const started = performance.now();
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return new Promise((resolve) => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (payload !== undefined) headers['content-type'] = 'application/json';
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const req = http.request(`${base}${path}`, { method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: any;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, body, text, ms: performance.now() - started });
-      });
-      res.on('error', (error) => resolve({ status: 0, body: undefined, text: '', ms: performance.now() - started, error: error.message }));
-    });
-    req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`)));
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ status: 0, body: undefined, text: '', ms: performance.now() - started, error: error.code ?? error.message }));
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+  const headers: Record<string, string> = { ...options.headers };
+  if (payload !== undefined) headers['content-type'] = 'application/json';
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  try {
+    const { status, body, text, ms } = await rawRequest(base, path, { method, headers, body: payload, timeoutMs: options.timeoutMs });
+    return { status, body, text, ms };
+  } catch (error) {
+    return { status: 0, body: undefined, text: '', ms: performance.now() - started, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
+  }
 }
 
 export interface ServiceUnderTest extends RunningService {

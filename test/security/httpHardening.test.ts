@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bearer, buildAdmin, buildTestApp, buildUser, metricValue, unique, type TestApp, type TestUser } from '../helpers/app';
+import { rawRequest } from '../helpers/rawHttp';
 import { countAll, expectNoInternals } from './support';
 
 // Malformed and hostile HTTP (OWASP A04/A05): sizes, nesting, content types, scanner probes, CORS,
@@ -12,26 +13,7 @@ async function raw(t: TestApp, options: { method?: string; path: string; headers
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as AddressInfo;
-    return await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string; body: any }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: any;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
-        });
-      });
-      req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
-      req.on('error', reject);
-      if (options.body !== undefined) req.write(options.body);
-      req.end();
-    });
+    return await rawRequest(`http://127.0.0.1:${port}`, options.path, { method: options.method, headers: options.headers, body: options.body, timeoutMs: 10_000 });
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
