@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { PROFILE_DIR, ROOT, spawnServer } from './lib/children';
+import { benchServiceEnv, PROFILE_DIR, ROOT, spawnServer } from './lib/children';
 import { runLoad } from './lib/load';
 import { createBenchDatabase } from './lib/mysqlAdmin';
 import { shapes, type RequestShape } from './lib/scenarios';
@@ -91,23 +91,13 @@ async function main(): Promise<void> {
   const profileDir = PROFILE_DIR;
   const mysql = backend === 'mysql' ? await createBenchDatabase(process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306') : undefined;
   const admin = { email: 'bench-admin@bench.jwt', password: randomBytes(12).toString('hex') };
-  const env = {
-    NODE_ENV: 'development',
-    DATABASE_URL: mysql?.url ?? `sqlite:${join(work, 'pizza.db')}`,
-    DATA_DIR: work,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    BCRYPT_ROUNDS: '10',
-    RATE_LIMIT_PER_MINUTE: '10000000',
-    LOGIN_MAX_FAILURES_PER_IP: '100000',
-    LOGIN_MAX_FAILURES_PER_ACCOUNT: '100000',
-    SEED_DEMO_DATA: 'false',
-    ADMIN_EMAIL: admin.email,
-    ADMIN_PASSWORD: admin.password,
-    FACTORY_PORT: '0',
-    LOG_LEVEL: args.get('log-level') ?? 'info',
-    LOG_PRETTY: 'false',
-    TELEMETRY_ENABLED: args.get('telemetry') ?? 'true',
-  };
+  const env = benchServiceEnv({
+    databaseUrl: mysql?.url ?? `sqlite:${join(work, 'pizza.db')}`,
+    dataDir: work,
+    jwtSecret: randomBytes(32).toString('hex'),
+    admin,
+    extra: { LOG_LEVEL: args.get('log-level') ?? 'info', TELEMETRY_ENABLED: args.get('telemetry') ?? 'true' },
+  });
   try {
     const seeder = await spawnServer({ name: 'profile-seed', entry: 'src/server.ts', env, logDir: work });
     console.log('seeding through the API ...');

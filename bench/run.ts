@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { openBulkSeeder } from './lib/bulkSeed';
-import { PROFILE_DIR, ROOT, spawnServer, type ChildServer } from './lib/children';
+import { BENCH_BCRYPT_ROUNDS as BCRYPT_ROUNDS, BENCH_POOL_SIZE as POOL_SIZE, benchServiceEnv, PROFILE_DIR, ROOT, spawnServer, type ChildServer } from './lib/children';
 import { machineInfo } from './lib/machine';
 import { createBenchDatabase, type BenchDatabase } from './lib/mysqlAdmin';
 import { parseOptions, type BackendName, type BenchOptions } from './lib/options';
@@ -20,8 +20,6 @@ import { Runner } from './lib/runner';
 import { shapes } from './lib/scenarios';
 import { DEFAULT_SIZES, seedThroughApi } from './lib/seed';
 
-const POOL_SIZE = 10;
-const BCRYPT_ROUNDS = 10;
 const HEAVY_DINERS = 20;
 const SCALE_STEPS = [
   { size: '10x' as const, franchises: 1_000, ordersPerDiner: 100 },
@@ -64,28 +62,7 @@ async function benchBackend(backend: BackendName, options: BenchOptions, progres
 
   const admin = { email: 'bench-admin@bench.jwt', password: randomBytes(12).toString('hex') };
   const randomSecret = randomBytes(32).toString('hex');
-  const serviceEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
-    NODE_ENV: 'development',
-    DATABASE_URL: databaseUrl,
-    DATA_DIR: logDir,
-    // One secret for every service process of this backend, so a token works on each of them.
-    JWT_SECRET: randomSecret,
-    BCRYPT_ROUNDS: String(BCRYPT_ROUNDS),
-    DB_POOL_SIZE: String(POOL_SIZE),
-    // One client IP sends everything: the per-IP limits would measure the limiter, not the service.
-    RATE_LIMIT_PER_MINUTE: '10000000',
-    LOGIN_MAX_FAILURES_PER_IP: '100000',
-    LOGIN_MAX_FAILURES_PER_ACCOUNT: '100000',
-    SEED_DEMO_DATA: 'false',
-    ADMIN_EMAIL: admin.email,
-    ADMIN_PASSWORD: admin.password,
-    FACTORY_PORT: '0',
-    LOG_LEVEL: 'info',
-    LOG_PRETTY: 'false',
-    TELEMETRY_ENABLED: 'true',
-    WEB_CONCURRENCY: '1',
-    ...extra,
-  });
+  const serviceEnv = (extra: Record<string, string> = {}) => benchServiceEnv({ databaseUrl, dataDir: logDir, jwtSecret: randomSecret, admin, extra });
   // Processes holding a database pool right now, for the connection bound.
   const pools = new Map<ChildServer, number>();
   const runner = new Runner(options, progress, `[${backend}]`, mysql ? { dbConnections: () => mysql!.connections(), dbBound: () => POOL_SIZE * [...pools.values()].reduce((a, b) => a + b, 0) } : {});

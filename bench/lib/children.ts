@@ -178,3 +178,41 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
     },
   };
 }
+
+export const BENCH_POOL_SIZE = 10;
+export const BENCH_BCRYPT_ROUNDS = 10;
+
+/**
+ * The environment of a benchmarked service process: production-like costs (bcrypt 10, one log line per
+ * request, telemetry on), no demo data, one known admin, and limits raised because one client IP sends
+ * everything (the per-IP limits would measure the limiter, not the service).
+ */
+export function benchServiceEnv(options: {
+  databaseUrl: string;
+  dataDir: string;
+  /** Shared by every service process of a run, so a token works on each of them. */
+  jwtSecret: string;
+  admin: { email: string; password: string };
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    NODE_ENV: 'development',
+    DATABASE_URL: options.databaseUrl,
+    DATA_DIR: options.dataDir,
+    JWT_SECRET: options.jwtSecret,
+    BCRYPT_ROUNDS: String(BENCH_BCRYPT_ROUNDS),
+    DB_POOL_SIZE: String(BENCH_POOL_SIZE),
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    LOGIN_MAX_FAILURES_PER_IP: '100000',
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: '100000',
+    SEED_DEMO_DATA: 'false',
+    ADMIN_EMAIL: options.admin.email,
+    ADMIN_PASSWORD: options.admin.password,
+    FACTORY_PORT: '0',
+    LOG_LEVEL: 'info',
+    LOG_PRETTY: 'false',
+    TELEMETRY_ENABLED: 'true',
+    WEB_CONCURRENCY: '1',
+    ...options.extra,
+  };
+}
