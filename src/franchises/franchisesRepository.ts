@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type AliasedSelectQueryBuilder, sql } from 'kysely';
 import type { Db } from '../shared/db';
 import { insertedId } from '../shared/db';
 import { unitsToBtc } from '../shared/money';
@@ -8,22 +8,20 @@ export interface StoreView { id: number; name: string; totalRevenue?: number }
 export interface FranchiseAdmin { id: number; name: string; email: string }
 export interface FranchiseView { id: number; name: string; admins?: FranchiseAdmin[]; stores: StoreView[] }
 
+/** A derived table `f` of franchises (id, name): a page of the list, or the franchises of one user. */
+type FranchiseSource = () => AliasedSelectQueryBuilder<{ id: number; name: string }, 'f'>;
+
 /**
- * Page of franchises: one query for the page with its stores (and, for admins, each store's revenue as
- * an indexed correlated sum), plus one for the admins when asked, run side by side. The page is a
- * derived table, so its LIMIT applies to franchises, not to franchise × store rows.
+ * Franchises of a source with their stores (and, with admin detail, each store's revenue as an indexed
+ * correlated sum of fulfilled orders) in one query, plus one for the admins when asked, run side by side.
+ * The source is a derived table, so a LIMIT in it counts franchises, not franchise × store rows.
  */
-export async function listFranchises(db: Db, page: { offset: number; limit: number; nameLike?: string; withAdminDetail: boolean }) {
-  const pageOfFranchises = () => {
-    let query = db.selectFrom('franchises').select(['id', 'name']);
-    if (page.nameLike) query = query.where(likeEscaped('name', page.nameLike));
-    return query.orderBy('id').limit(page.limit + 1).offset(page.offset).as('f');
-  };
+async function franchisesFrom(db: Db, source: FranchiseSource, withAdminDetail: boolean): Promise<FranchiseView[]> {
   const withStores = db
-    .selectFrom(pageOfFranchises())
+    .selectFrom(source())
     .leftJoin('stores as s', 's.franchise_id', 'f.id')
     .select(['f.id as id', 'f.name as name', 's.id as store_id', 's.name as store_name'])
-    .$if(page.withAdminDetail, (q) =>
+    .$if(withAdminDetail, (q) =>
       q.select((eb) =>
         eb
           .selectFrom('orders as o')
@@ -35,9 +33,9 @@ export async function listFranchises(db: Db, page: { offset: number; limit: numb
     )
     .orderBy('f.id')
     .orderBy('s.id');
-  const admins = page.withAdminDetail
+  const admins = withAdminDetail
     ? db
-        .selectFrom(pageOfFranchises())
+        .selectFrom(source())
         .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'f.id').on('r.role', '=', 'franchisee'))
         .innerJoin('users as u', 'u.id', 'r.user_id')
         .select(['f.id as franchise_id', 'u.id as id', 'u.name as name', 'u.email as email'])
@@ -46,77 +44,51 @@ export async function listFranchises(db: Db, page: { offset: number; limit: numb
     : Promise.resolve([]);
   const [rows, adminRows] = await Promise.all([withStores.execute(), admins]);
 
+  // Rows become franchise views here and nowhere else.
   const byFranchise = new Map<number, FranchiseView>();
   for (const row of rows as { id: number; name: string; store_id: number | null; store_name: string | null; revenue_units?: string | number | null }[]) {
     const id = Number(row.id);
     let franchise = byFranchise.get(id);
     if (!franchise) {
-      franchise = { id, name: row.name, ...(page.withAdminDetail ? { admins: [] } : {}), stores: [] };
+      franchise = { id, name: row.name, ...(withAdminDetail ? { admins: [] } : {}), stores: [] };
       byFranchise.set(id, franchise);
     }
     if (row.store_id === null || row.store_name === null) continue;
     const store: StoreView = { id: Number(row.store_id), name: row.store_name };
-    if (page.withAdminDetail) store.totalRevenue = unitsToBtc(row.revenue_units ?? 0);
+    if (withAdminDetail) store.totalRevenue = unitsToBtc(row.revenue_units ?? 0);
     franchise.stores.push(store);
   }
   for (const a of adminRows) byFranchise.get(Number(a.franchise_id))?.admins?.push({ id: Number(a.id), name: a.name, email: a.email });
-  const franchises = [...byFranchise.values()];
-  return { franchises: franchises.slice(0, page.limit), more: franchises.length > page.limit };
-}
-
-export async function franchisesOfUser(db: Db, userId: number): Promise<FranchiseView[]> {
-  const rows = await db
-    .selectFrom('franchises as f')
-    .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'f.id').on('r.role', '=', 'franchisee'))
-    .select(['f.id as id', 'f.name as name'])
-    .where('r.user_id', '=', userId)
-    .orderBy('f.id')
-    .execute();
-  return assemble(db, rows, true);
-}
-
-async function assemble(db: Db, rows: { id: number; name: string }[], withAdminDetail: boolean): Promise<FranchiseView[]> {
-  const ids = rows.map((r) => Number(r.id));
-  if (!ids.length) return [];
-  const [stores, admins, revenue] = await Promise.all([
-    db.selectFrom('stores').select(['id', 'franchise_id', 'name']).where('franchise_id', 'in', ids).orderBy('id').execute(),
-    withAdminDetail ? adminsOf(db, ids) : Promise.resolve([]),
-    withAdminDetail ? revenueByStore(db, ids) : Promise.resolve(new Map<number, number>()),
-  ]);
-  const byFranchise = new Map<number, FranchiseView>(
-    rows.map((r) => [Number(r.id), { id: Number(r.id), name: r.name, ...(withAdminDetail ? { admins: [] } : {}), stores: [] }]),
-  );
-  for (const s of stores) {
-    const store: StoreView = { id: Number(s.id), name: s.name };
-    if (withAdminDetail) store.totalRevenue = unitsToBtc(revenue.get(Number(s.id)) ?? 0);
-    byFranchise.get(Number(s.franchise_id))?.stores.push(store);
-  }
-  for (const a of admins) byFranchise.get(Number(a.franchise_id))?.admins?.push({ id: Number(a.id), name: a.name, email: a.email });
   return [...byFranchise.values()];
 }
 
-function adminsOf(db: Db, franchiseIds: number[]) {
-  return db
-    .selectFrom('user_roles as r')
-    .innerJoin('users as u', 'u.id', 'r.user_id')
-    .select(['r.object_id as franchise_id', 'u.id as id', 'u.name as name', 'u.email as email'])
-    .where('r.role', '=', 'franchisee')
-    .where('r.object_id', 'in', franchiseIds)
-    .orderBy('u.id')
-    .execute();
+/** A page of franchises (limit + 1 fetched to answer `more`); admins also get admins and revenue. */
+export async function listFranchises(db: Db, page: { offset: number; limit: number; nameLike?: string; withAdminDetail: boolean }) {
+  const franchises = await franchisesFrom(
+    db,
+    () => {
+      let query = db.selectFrom('franchises').select(['id', 'name']);
+      if (page.nameLike) query = query.where(likeEscaped('name', page.nameLike));
+      return query.orderBy('id').limit(page.limit + 1).offset(page.offset).as('f');
+    },
+    page.withAdminDetail,
+  );
+  return { franchises: franchises.slice(0, page.limit), more: franchises.length > page.limit };
 }
 
-/** Revenue counts fulfilled orders only. */
-async function revenueByStore(db: Db, franchiseIds: number[]): Promise<Map<number, number>> {
-  const rows = await db
-    .selectFrom('orders as o')
-    .innerJoin('stores as s', 's.id', 'o.store_id')
-    .select(['o.store_id as store_id', sql<string | number>`sum(o.total_units)`.as('units')])
-    .where('s.franchise_id', 'in', franchiseIds)
-    .where('o.status', '=', 'fulfilled')
-    .groupBy('o.store_id')
-    .execute();
-  return new Map(rows.map((r) => [Number(r.store_id), Number(r.units)]));
+/** The franchises a user is a franchisee of, with admins and revenue. */
+export async function franchisesOfUser(db: Db, userId: number): Promise<FranchiseView[]> {
+  return franchisesFrom(
+    db,
+    () =>
+      db
+        .selectFrom('franchises')
+        .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'franchises.id').on('r.role', '=', 'franchisee'))
+        .select(['franchises.id as id', 'franchises.name as name'])
+        .where('r.user_id', '=', userId)
+        .as('f'),
+    true,
+  );
 }
 
 export async function insertFranchise(db: Db, name: string): Promise<number> {
