@@ -3,7 +3,7 @@ import bcrypt from 'bcrypt';
 import type { AppContext } from '../context';
 import { conflict, tooManyRequests, unauthorized } from '../shared/errors';
 import { isUniqueViolation } from '../shared/db';
-import { type User, findCredentialsByEmail, findUserById, insertUser, rolesByUser, toUser } from '../users/usersRepository';
+import { type User, findCredentialsByEmail, insertUser, rolesByUser, toUser } from '../users/usersRepository';
 import { deleteSession, findSessionUser, insertSession, type SessionUser, touchSession } from './sessionsRepository';
 import { signToken, verifyToken } from './tokens';
 
@@ -106,8 +106,4 @@ export async function authenticate(ctx: AppContext, token: string): Promise<Sess
     touchSession(ctx.db, user.sessionId, now).catch((error: unknown) => ctx.logger.warn({ type: 'db', err: error }, 'session touch failed'));
   }
   return user;
-}
-
-export async function currentUser(ctx: AppContext, id: number): Promise<User | undefined> {
-  return findUserById(ctx.db, id);
 }

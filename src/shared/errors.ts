@@ -29,5 +29,4 @@ export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new AppError(429, 'too_many_requests', message, {}, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 export const serviceUnavailable = (message = 'service temporarily unavailable', body: Record<string, unknown> = {}) =>
   new AppError(503, 'service_unavailable', message, body);
-export const badGateway = (message: string, body: Record<string, unknown> = {}) => new AppError(502, 'bad_gateway', message, body);
 export const internal = () => new AppError(500, 'internal', 'internal server error');

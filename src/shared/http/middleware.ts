@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../../config';
 import { isConnectionError } from '../db';
-import { AppError, tooManyRequests, unsupportedMediaType } from '../errors';
+import { AppError, badRequest, internal, payloadTooLarge, serviceUnavailable, tooManyRequests, unsupportedMediaType } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { Metrics, SuspiciousCategory } from '../metrics/metrics';
 import type { RateLimitStore } from '../rateLimit/store';
@@ -147,18 +147,18 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     let appError: AppError;
     const parserError = error as BodyParserError;
     if (error instanceof AppError) appError = error;
-    else if (parserError?.type === 'entity.parse.failed') appError = new AppError(400, 'bad_json', 'malformed JSON body');
-    else if (parserError?.type === 'entity.too.large') appError = new AppError(413, 'payload_too_large', 'request body too large');
+    else if (parserError?.type === 'entity.parse.failed') appError = badRequest('malformed JSON body');
+    else if (parserError?.type === 'entity.too.large') appError = payloadTooLarge();
     else if (parserError?.type === 'encoding.unsupported' || parserError?.type === 'charset.unsupported') appError = unsupportedMediaType('unsupported body encoding');
     // Other framework 4xx carry only a status: a body that fails to decompress (gzip over plain text), a
     // path with broken percent-encoding (/api/user/%E0%A4%A). They are the client's fault, not a 500.
-    else if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) appError = new AppError(400, 'bad_request', 'malformed request');
+    else if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) appError = badRequest('malformed request');
     else if (isConnectionError(error)) {
       logger.error({ type: 'db', err: error, reqId: req.requestId }, 'database unavailable');
-      appError = new AppError(503, 'db_unavailable', 'service temporarily unavailable, try again shortly');
+      appError = serviceUnavailable('service temporarily unavailable, try again shortly');
     } else {
       logger.error({ type: 'error', err: error, reqId: req.requestId, method: req.method, path: req.path }, 'unhandled error');
-      appError = new AppError(500, 'internal', 'internal server error');
+      appError = internal();
     }
     res.locals.errorMessage = appError.message;
     if (res.headersSent) return;
