@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import type { Config } from './config';
 import type { AppContext } from './context';
 import { authRouter } from './auth/authRouter';
@@ -14,7 +13,7 @@ import { MenuCache } from './menu/menuService';
 import { ordersRouter } from './orders/ordersRouter';
 import type { DatabaseHandle } from './shared/db';
 import { unauthorized } from './shared/errors';
-import { cors, errorHandler, generalRateLimit, observeRequests, requestId, requireJsonBody, unknownEndpoint } from './shared/http/middleware';
+import { cors, errorHandler, generalRateLimit, observeRequests, requestId, requireJsonBody, securityHeaders, unknownEndpoint } from './shared/http/middleware';
 import { RouteCatalogue } from './shared/http/routes';
 import type { Logger } from './shared/logging/logger';
 import type { Metrics } from './shared/metrics/metrics';
@@ -75,7 +74,7 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
 
   app.use(requestId());
   if (config.telemetryEnabled) app.use(observeRequests(metrics, logger));
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(cors(config.corsOrigins));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -102,10 +101,9 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
   app.get('/', (_req, res) => {
     res.json({ message: 'welcome to JWT Pizza', version });
   });
-  app.use(authRouter(ctx, catalogue, auth));
-  app.use(usersRouter(ctx, catalogue, auth));
-  app.use(ordersRouter(ctx, catalogue, auth, menu));
-  app.use(franchisesRouter(ctx, catalogue, auth));
+  for (const { prefix, router } of [authRouter(ctx, catalogue, auth), usersRouter(ctx, catalogue, auth), ordersRouter(ctx, catalogue, auth, menu), franchisesRouter(ctx, catalogue, auth)]) {
+    app.use(prefix, router);
+  }
   app.use(docsRouter(catalogue, version, deps.factoryPublicUrl));
   app.use(unknownEndpoint(metrics, logger));
   app.use(errorHandler(logger));

@@ -1,16 +1,14 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import type { RouteCatalogue } from '../shared/http/routes';
+import type { MountedRoutes, RouteCatalogue } from '../shared/http/routes';
 import { emailField, nameField, passwordField } from '../shared/http/schemas';
 import { login, logout, register } from './authService';
 import type { authMiddleware } from './middleware';
 
 const exampleUser = { id: 2, name: 'pizza diner', email: 'd@jwt.com', roles: [{ role: 'diner' }] };
 
-export function authRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>): Router {
-  const router = Router();
-  catalogue.mount(router, '/api/auth', [
+export function authRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>): MountedRoutes {
+  return catalogue.router('/api/auth', [
     {
       method: 'POST',
       path: '/',
@@ -45,5 +43,4 @@ export function authRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: Ret
       },
     },
   ]);
-  return router;
 }

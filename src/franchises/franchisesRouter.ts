@@ -1,17 +1,15 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { authMiddleware } from '../auth/middleware';
 import type { AppContext } from '../context';
-import { id, queryInt, type RouteCatalogue } from '../shared/http/routes';
+import { id, queryInt, type MountedRoutes, type RouteCatalogue } from '../shared/http/routes';
 import { emailField, namePattern, nameField } from '../shared/http/schemas';
 import * as service from './franchisesService';
 
 const exampleFranchise = { id: 1, name: 'pizzaPocket', admins: [{ id: 4, name: 'pizza franchisee', email: 'f@jwt.com' }], stores: [{ id: 1, name: 'SLC', totalRevenue: 0.0038 }] };
 
-export function franchisesRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>): Router {
-  const router = Router();
+export function franchisesRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>): MountedRoutes {
   const franchiseParams = z.object({ franchiseId: id });
-  catalogue.mount(router, '/api/franchise', [
+  return catalogue.router('/api/franchise', [
     {
       method: 'GET',
       path: '/',
@@ -86,5 +84,4 @@ export function franchisesRouter(ctx: AppContext, catalogue: RouteCatalogue, aut
       },
     },
   ]);
-  return router;
 }

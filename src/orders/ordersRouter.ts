@@ -1,10 +1,9 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { authMiddleware } from '../auth/middleware';
 import type { AppContext } from '../context';
 import { addMenuItem, type MenuCache } from '../menu/menuService';
 import { badRequest } from '../shared/errors';
-import { id, queryInt, RawJson, type RouteCatalogue } from '../shared/http/routes';
+import { id, queryInt, RawJson, type MountedRoutes, type RouteCatalogue } from '../shared/http/routes';
 import { orderHistory } from './ordersRepository';
 import { factoryStatus, listFailures, resolveActiveChaos } from './onCall';
 import { placeOrder, retryOrder } from './placeOrder';
@@ -19,9 +18,8 @@ const price = z
   // p * 1e8 drifts by more than any fixed epsilon above ~100 BTC; rounding to 8 decimals and comparing is exact.
   .refine((p) => Number(p.toFixed(8)) === p, 'at most 8 decimals');
 
-export function ordersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>, menu: MenuCache): Router {
-  const router = Router();
-  catalogue.mount(router, '/api/order', [
+export function ordersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>, menu: MenuCache): MountedRoutes {
+  return catalogue.router('/api/order', [
     {
       method: 'GET',
       path: '/menu',
@@ -120,7 +118,6 @@ export function ordersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: R
       handle: () => resolveActiveChaos(ctx),
     },
   ]);
-  return router;
 }
 
 function idempotencyKey(header: string | string[] | undefined): string | undefined {

@@ -1,16 +1,14 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { authMiddleware } from '../auth/middleware';
 import type { AppContext } from '../context';
-import { id, queryInt, type RouteCatalogue } from '../shared/http/routes';
+import { id, queryInt, type MountedRoutes, type RouteCatalogue } from '../shared/http/routes';
 import { emailField, namePattern, nameField, passwordField } from '../shared/http/schemas';
 import { listUsersPage, publicUser, removeUser, updateUserProfile } from './usersService';
 
 const exampleUser = { id: 1, name: 'Admin', email: 'a@jwt.com', roles: [{ role: 'admin' }] };
 
-export function usersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>): Router {
-  const router = Router();
-  catalogue.mount(router, '/api/user', [
+export function usersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: ReturnType<typeof authMiddleware>): MountedRoutes {
+  return catalogue.router('/api/user', [
     {
       method: 'GET',
       path: '/me',
@@ -59,5 +57,4 @@ export function usersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: Re
       },
     },
   ]);
-  return router;
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type supertest from 'supertest';
+import express from 'express';
+import helmet from 'helmet';
+import supertest from 'supertest';
 import { FACTORY_ADMIN_KEY, FACTORY_API_KEY, bearer, buildAdmin, buildTestApp, buildUser, unique, type TestApp } from '../helpers/app';
 
 type Response = supertest.Response;
@@ -21,13 +23,14 @@ function expectCleanError(res: Response, status: number) {
 /** Every route the Express app serves, from its router stack (nested routers included). */
 function servedRoutes(app: TestApp['app']): { method: string; path: string }[] {
   const routes: { method: string; path: string }[] = [];
-  const walk = (stack: any[]) => {
+  // Routers are mounted at their prefix (router 2's layer.rawPath; '/' for a router mounted without one).
+  const walk = (stack: any[], base: string) => {
     for (const layer of stack) {
-      if (layer.route) for (const method of Object.keys(layer.route.methods)) routes.push({ method: method.toUpperCase(), path: layer.route.path });
-      else if (layer.handle?.stack) walk(layer.handle.stack);
+      if (layer.route) for (const method of Object.keys(layer.route.methods)) routes.push({ method: method.toUpperCase(), path: base + layer.route.path });
+      else if (layer.handle?.stack) walk(layer.handle.stack, base + (typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : ''));
     }
   };
-  walk((app as any).router.stack);
+  walk((app as any).router.stack, '');
   return routes;
 }
 
@@ -170,6 +173,20 @@ describe('platform', () => {
         expect(res.headers['content-security-policy']).toEqual(expect.any(String));
         expect(res.headers['referrer-policy']).toEqual(expect.any(String));
         expect(res.headers['x-powered-by']).toBeUndefined();
+      }
+    });
+
+    test('when any response is sent, then its security headers are exactly the ones helmet itself sets', async () => {
+      // The headers are computed once from helmet at start-up; a bare app running helmet per request is the reference.
+      const reference = express().use(helmet()).get('/', (_req, res) => {
+        res.json({});
+      });
+      const expected = (await supertest(reference).get('/')).headers;
+      const helmetNames = Object.keys(expected).filter((name) => !['content-type', 'content-length', 'etag', 'date', 'connection', 'keep-alive', 'x-powered-by'].includes(name));
+      expect(helmetNames.length).toBeGreaterThanOrEqual(10);
+
+      for (const res of [await t.http.get('/api/order/menu'), await t.http.put('/api/auth').send({})]) {
+        for (const name of helmetNames) expect([name, res.headers[name]]).toEqual([name, expected[name]]);
       }
     });
 

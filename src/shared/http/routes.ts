@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
 import { badRequest } from '../errors';
 
@@ -49,6 +49,20 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: str
   throw badRequest(`invalid ${field}: ${issue.message}`);
 }
 
+/** Routes served under one path prefix: the app mounts the router there, so requests for other prefixes skip all of its routes. */
+export interface MountedRoutes {
+  prefix: string;
+  router: Router;
+}
+
+/** Sends serialized JSON straight to the socket: Express's res.send (type lookup, freshness check) costs more than the work of a cached read. */
+export function sendJson(res: Response, status: number, text: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 /**
  * Registers routes from declarative specs and records each for /api/docs and the OpenAPI document,
  * so the docs cannot drift from what is served.
@@ -56,26 +70,27 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: str
 export class RouteCatalogue {
   readonly routes: RouteDoc[] = [];
 
-  mount(router: Router, prefix: string, specs: RouteSpec<any, any, any>[]): void {
+  /** A router for `prefix` whose spec paths are relative to it. */
+  router(prefix: string, specs: RouteSpec<any, any, any>[]): MountedRoutes {
+    const router = Router();
     for (const spec of specs) {
-      const path = (prefix + spec.path).replace(/(.)\/$/, '$1');
-      this.routes.push({ ...spec, path });
+      this.routes.push({ ...spec, path: (prefix + spec.path).replace(/(.)\/$/, '$1') });
       const handler = async (req: Request, res: Response, _next: NextFunction) => {
+        // Only what the spec declares is read: `req.query` parses the query string on first access.
         const input = {
           body: spec.body ? parseOrThrow(spec.body, req.body ?? {}, 'body') : req.body,
-          query: spec.query ? parseOrThrow(spec.query, req.query, 'query') : req.query,
+          query: spec.query ? parseOrThrow(spec.query, req.query, 'query') : undefined,
           params: spec.params ? parseOrThrow(spec.params, req.params, 'path') : req.params,
           req,
           res,
         };
         const result = await spec.handle(input);
-        res.status(spec.status ?? 200);
-        if (result instanceof RawJson) res.type('application/json').send(result.text);
-        else res.json(result);
+        sendJson(res, spec.status ?? 200, result instanceof RawJson ? result.text : JSON.stringify(result));
       };
       const method = spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
-      router[method](path, ...(spec.before ?? []), handler);
+      router[method](spec.path, ...(spec.before ?? []), handler);
     }
+    return { prefix, router };
   }
 }
 
