@@ -1,4 +1,5 @@
 import type { Db } from '../shared/db';
+import { compileOnce } from '../shared/db/compileOnce';
 import { type RoleGrant, type User, toUser } from '../users/usersRepository';
 
 export interface SessionUser extends User {
@@ -13,17 +14,21 @@ export async function insertSession(db: Db, session: { id: string; userId: numbe
     .execute();
 }
 
-/** One query: the live session, its user and the user's roles (roles come from the database, not the token). */
-export async function findSessionUser(db: Db, sessionId: string, now: number): Promise<SessionUser | undefined> {
-  const rows = await db
+/** The live session, its user and the user's roles (roles come from the database, not the token). */
+const sessionUserQuery = compileOnce((db: Db, sessionId: string, now: number) =>
+  db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .leftJoin('user_roles as r', 'r.user_id', 'u.id')
     .select(['u.id as id', 'u.name as name', 'u.email as email', 's.last_seen_at as last_seen_at', 'r.role as role', 'r.object_id as object_id'])
     .where('s.id', '=', sessionId)
     .where('s.expires_at', '>', now)
-    .orderBy('r.id')
-    .execute();
+    .orderBy('r.id'),
+);
+
+/** One query on every authenticated request, compiled once. */
+export async function findSessionUser(db: Db, sessionId: string, now: number): Promise<SessionUser | undefined> {
+  const { rows } = await sessionUserQuery.execute(db, sessionId, now);
   if (!rows.length) return undefined;
   const roles: RoleGrant[] = [];
   for (const row of rows) {

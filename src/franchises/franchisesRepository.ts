@@ -2,6 +2,7 @@ import { type AliasedSelectQueryBuilder, sql } from 'kysely';
 import type { Db } from '../shared/db';
 import { insertedId } from '../shared/db';
 import { unitsToBtc } from '../shared/money';
+import { compileOnce, type CompiledOnce } from '../shared/db/compileOnce';
 import { likeEscaped } from '../shared/db/like';
 
 export interface StoreView { id: number; name: string; totalRevenue?: number }
@@ -9,44 +10,89 @@ export interface FranchiseAdmin { id: number; name: string; email: string }
 export interface FranchiseView { id: number; name: string; admins?: FranchiseAdmin[]; stores: StoreView[] }
 
 /** A derived table `f` of franchises (id, name): a page of the list, or the franchises of one user. */
-type FranchiseSource = () => AliasedSelectQueryBuilder<{ id: number; name: string }, 'f'>;
+type FranchiseSource = (db: Db, ...args: Arg[]) => AliasedSelectQueryBuilder<{ id: number; name: string }, 'f'>;
+type Arg = string | number;
+
+const SOURCES = {
+  page: (db: Db, limit: Arg, offset: Arg) => db.selectFrom('franchises').select(['id', 'name']).orderBy('id').limit(limit as number).offset(offset as number).as('f'),
+  namedPage: (db: Db, nameLike: Arg, limit: Arg, offset: Arg) =>
+    db
+      .selectFrom('franchises')
+      .select(['id', 'name'])
+      .where(likeEscaped('name', nameLike as string))
+      .orderBy('id')
+      .limit(limit as number)
+      .offset(offset as number)
+      .as('f'),
+  ofUser: (db: Db, userId: Arg) =>
+    db
+      .selectFrom('franchises')
+      .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'franchises.id').on('r.role', '=', 'franchisee'))
+      .select(['franchises.id as id', 'franchises.name as name'])
+      .where('r.user_id', '=', userId as number)
+      .as('f'),
+} satisfies Record<string, FranchiseSource>;
+type SourceName = keyof typeof SOURCES;
+
+type StoreRow = { id: number; name: string; store_id: number | null; store_name: string | null; revenue_units?: string | number | null };
+type AdminRow = { franchise_id: number; id: number; name: string; email: string };
 
 /**
- * Franchises of a source with their stores (and, with admin detail, each store's revenue as an indexed
- * correlated sum of fulfilled orders) in one query, plus one for the admins when asked, run side by side.
+ * The franchises of a source with their stores (and, with admin detail, each store's revenue as an
+ * indexed correlated sum of fulfilled orders) in one query; the franchises' admins in a second one.
  * The source is a derived table, so a LIMIT in it counts franchises, not franchise × store rows.
  */
-async function franchisesFrom(db: Db, source: FranchiseSource, withAdminDetail: boolean): Promise<FranchiseView[]> {
-  const withStores = db
-    .selectFrom(source())
-    .leftJoin('stores as s', 's.franchise_id', 'f.id')
-    .select(['f.id as id', 'f.name as name', 's.id as store_id', 's.name as store_name'])
-    .$if(withAdminDetail, (q) =>
-      q.select((eb) =>
-        eb
-          .selectFrom('orders as o')
-          .select(sql<string | number | null>`sum(o.total_units)`.as('units'))
-          .whereRef('o.store_id', '=', 's.id')
-          .where('o.status', '=', 'fulfilled')
-          .as('revenue_units'),
-      ),
-    )
-    .orderBy('f.id')
-    .orderBy('s.id');
-  const admins = withAdminDetail
-    ? db
-        .selectFrom(source())
+function storesQuery(source: FranchiseSource, withAdminDetail: boolean) {
+  return compileOnce<Arg[], StoreRow>(
+    (db, ...args) =>
+      db
+        .selectFrom(source(db, ...args))
+        .leftJoin('stores as s', 's.franchise_id', 'f.id')
+        .select(['f.id as id', 'f.name as name', 's.id as store_id', 's.name as store_name'])
+        .$if(withAdminDetail, (q) =>
+          q.select((eb) =>
+            eb
+              .selectFrom('orders as o')
+              .select(sql<string | number | null>`sum(o.total_units)`.as('units'))
+              .whereRef('o.store_id', '=', 's.id')
+              .where('o.status', '=', 'fulfilled')
+              .as('revenue_units'),
+          ),
+        )
+        .orderBy('f.id')
+        .orderBy('s.id'),
+    source.length - 1,
+  );
+}
+
+function adminsQuery(source: FranchiseSource) {
+  return compileOnce<Arg[], AdminRow>(
+    (db, ...args) =>
+      db
+        .selectFrom(source(db, ...args))
         .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'f.id').on('r.role', '=', 'franchisee'))
         .innerJoin('users as u', 'u.id', 'r.user_id')
         .select(['f.id as franchise_id', 'u.id as id', 'u.name as name', 'u.email as email'])
-        .orderBy('u.id')
-        .execute()
-    : Promise.resolve([]);
-  const [rows, adminRows] = await Promise.all([withStores.execute(), admins]);
+        .orderBy('u.id'),
+    source.length - 1,
+  );
+}
 
-  // Rows become franchise views here and nowhere else.
+// Every (source, detail) combination compiled once: the list is read on every page of the frontend.
+const QUERIES = Object.fromEntries(
+  Object.entries(SOURCES).map(([name, source]) => [name, { stores: storesQuery(source, false), storesWithRevenue: storesQuery(source, true), admins: adminsQuery(source) }]),
+) as Record<SourceName, { stores: CompiledOnce<Arg[], StoreRow>; storesWithRevenue: CompiledOnce<Arg[], StoreRow>; admins: CompiledOnce<Arg[], AdminRow> }>;
+
+/** Franchise views from one source, run side by side; rows become views here and nowhere else. */
+async function franchisesFrom(db: Db, sourceName: SourceName, args: Arg[], withAdminDetail: boolean): Promise<FranchiseView[]> {
+  const queries = QUERIES[sourceName];
+  const [{ rows }, adminRows] = await Promise.all([
+    (withAdminDetail ? queries.storesWithRevenue : queries.stores).execute(db, ...args),
+    withAdminDetail ? queries.admins.execute(db, ...args).then((r) => r.rows) : Promise.resolve([]),
+  ]);
+
   const byFranchise = new Map<number, FranchiseView>();
-  for (const row of rows as { id: number; name: string; store_id: number | null; store_name: string | null; revenue_units?: string | number | null }[]) {
+  for (const row of rows) {
     const id = Number(row.id);
     let franchise = byFranchise.get(id);
     if (!franchise) {
@@ -64,31 +110,15 @@ async function franchisesFrom(db: Db, source: FranchiseSource, withAdminDetail: 
 
 /** A page of franchises (limit + 1 fetched to answer `more`); admins also get admins and revenue. */
 export async function listFranchises(db: Db, page: { offset: number; limit: number; nameLike?: string; withAdminDetail: boolean }) {
-  const franchises = await franchisesFrom(
-    db,
-    () => {
-      let query = db.selectFrom('franchises').select(['id', 'name']);
-      if (page.nameLike) query = query.where(likeEscaped('name', page.nameLike));
-      return query.orderBy('id').limit(page.limit + 1).offset(page.offset).as('f');
-    },
-    page.withAdminDetail,
-  );
+  const franchises = page.nameLike
+    ? await franchisesFrom(db, 'namedPage', [page.nameLike, page.limit + 1, page.offset], page.withAdminDetail)
+    : await franchisesFrom(db, 'page', [page.limit + 1, page.offset], page.withAdminDetail);
   return { franchises: franchises.slice(0, page.limit), more: franchises.length > page.limit };
 }
 
 /** The franchises a user is a franchisee of, with admins and revenue. */
 export async function franchisesOfUser(db: Db, userId: number): Promise<FranchiseView[]> {
-  return franchisesFrom(
-    db,
-    () =>
-      db
-        .selectFrom('franchises')
-        .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'franchises.id').on('r.role', '=', 'franchisee'))
-        .select(['franchises.id as id', 'franchises.name as name'])
-        .where('r.user_id', '=', userId)
-        .as('f'),
-    true,
-  );
+  return franchisesFrom(db, 'ofUser', [userId], true);
 }
 
 export async function insertFranchise(db: Db, name: string): Promise<number> {
@@ -113,6 +143,11 @@ export async function deleteStore(db: Db, franchiseId: number, storeId: number):
   return Number(result.numDeletedRows) > 0;
 }
 
+const storeInFranchiseQuery = compileOnce((db: Db, franchiseId: number, storeId: number) =>
+  db.selectFrom('stores').select('id').where('id', '=', storeId).where('franchise_id', '=', franchiseId),
+);
+
+/** Checked on every order. */
 export async function storeInFranchise(db: Db, franchiseId: number, storeId: number): Promise<boolean> {
-  return (await db.selectFrom('stores').select('id').where('id', '=', storeId).where('franchise_id', '=', franchiseId).executeTakeFirst()) !== undefined;
+  return (await storeInFranchiseQuery.execute(db, franchiseId, storeId)).rows.length > 0;
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db';
 import { insertedId } from '../shared/db';
+import { compileOnce } from '../shared/db/compileOnce';
 import type { OrderStatus } from '../shared/db/schema';
 import { unitsToBtc } from '../shared/money';
 
@@ -53,6 +54,34 @@ export function toOrderView(order: Pick<OrderRecord, 'id' | 'franchiseId' | 'sto
   return { id: order.id, franchiseId: order.franchiseId, storeId: order.storeId, date: new Date(order.createdAt).toISOString(), status: order.status, items };
 }
 
+// The statements of every order, compiled once (see compileOnce).
+const insertOrderQuery = compileOnce((db: Db, dinerId: number, franchiseId: number, storeId: number, now: number, totalUnits: number, idempotencyKey: string | null) =>
+  db.insertInto('orders').values({
+    diner_id: dinerId,
+    franchise_id: franchiseId,
+    store_id: storeId,
+    created_at: now,
+    updated_at: now,
+    status: 'pending',
+    total_units: totalUnits,
+    idempotency_key: idempotencyKey,
+    attempts: 0,
+  }),
+);
+const itemsOfOrderQuery = compileOnce((db: Db, orderId: number) =>
+  db.selectFrom('order_items').select(['id', 'order_id', 'menu_id', 'description', 'price_units']).where('order_id', '=', orderId).orderBy('id'),
+);
+const markFulfilledQuery = compileOnce((db: Db, id: number, jwt: string, reportUrl: string | null, now: number) =>
+  db
+    .updateTable('orders')
+    .set((eb) => ({ status: 'fulfilled', jwt, report_url: reportUrl, failure_reason: null, failure_message: null, factory_status: 200, updated_at: now, attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', id),
+);
+
+type ItemRow = { id: number; menu_id: number; description: string; price_units: number };
+const itemViews = (rows: ItemRow[]): OrderItemView[] =>
+  rows.map((r) => ({ id: Number(r.id), menuId: Number(r.menu_id), description: r.description, price: unitsToBtc(r.price_units) }));
+
 /** Writes the order as pending with its items; returns the record and the items as the API shows them. */
 export async function insertPendingOrder(
   db: Db,
@@ -60,28 +89,13 @@ export async function insertPendingOrder(
   now: number,
 ): Promise<{ record: OrderRecord; items: OrderItemView[] }> {
   const totalUnits = order.items.reduce((sum, item) => sum + item.priceUnits, 0);
-  const id = insertedId(
-    await db
-      .insertInto('orders')
-      .values({
-        diner_id: order.dinerId,
-        franchise_id: order.franchiseId,
-        store_id: order.storeId,
-        created_at: now,
-        updated_at: now,
-        status: 'pending',
-        total_units: totalUnits,
-        idempotency_key: order.idempotencyKey ?? null,
-        attempts: 0,
-      })
-      .executeTakeFirstOrThrow(),
-  );
+  const id = insertedId(await insertOrderQuery.execute(db, order.dinerId, order.franchiseId, order.storeId, now, totalUnits, order.idempotencyKey ?? null));
   await db
     .insertInto('order_items')
     .values(order.items.map((item) => ({ order_id: id, menu_id: item.menuId, description: item.description, price_units: item.priceUnits })))
     .execute();
   // Item ids are read back: a multi-row insert reports only the first id, and MySQL does not promise the rest are consecutive.
-  const items = (await itemsOfOrders(db, [id])).get(id) ?? [];
+  const items = itemViews((await itemsOfOrderQuery.execute(db, id)).rows);
   const record: OrderRecord = {
     id,
     dinerId: order.dinerId,
@@ -121,11 +135,7 @@ export async function itemsOfOrders(db: Db, orderIds: number[]): Promise<Map<num
 }
 
 export async function markFulfilled(db: Db, id: number, jwt: string, reportUrl: string | null, now: number): Promise<void> {
-  await db
-    .updateTable('orders')
-    .set((eb) => ({ status: 'fulfilled', jwt, report_url: reportUrl, failure_reason: null, failure_message: null, factory_status: 200, updated_at: now, attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', id)
-    .execute();
+  await markFulfilledQuery.execute(db, id, jwt, reportUrl, now);
 }
 
 export async function markFailed(
@@ -160,23 +170,18 @@ export async function claimForRetry(db: Db, id: number, now: number): Promise<bo
  * orders, not order × item rows) joined with the items. Only the columns the view shows are read (not
  * the pizza JWT, ~0.6 kB an order).
  */
-export async function orderHistory(db: Db, dinerId: number, page: { offset: number; limit: number }) {
-  const pageOfOrders = db
-    .selectFrom('orders')
-    .select(['id', 'franchise_id', 'store_id', 'created_at', 'status'])
-    .where('diner_id', '=', dinerId)
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1)
-    .offset(page.offset)
-    .as('o');
-  const rows = await db
-    .selectFrom(pageOfOrders)
+const orderHistoryQuery = compileOnce((db: Db, dinerId: number, limit: number, offset: number) =>
+  db
+    .selectFrom(db.selectFrom('orders').select(['id', 'franchise_id', 'store_id', 'created_at', 'status']).where('diner_id', '=', dinerId).orderBy('id', 'desc').limit(limit).offset(offset).as('o'))
     .leftJoin('order_items as i', 'i.order_id', 'o.id')
     .select(['o.id as id', 'o.franchise_id as franchise_id', 'o.store_id as store_id', 'o.created_at as created_at', 'o.status as status'])
     .select(['i.id as item_id', 'i.menu_id as menu_id', 'i.description as description', 'i.price_units as price_units'])
     .orderBy('o.id', 'desc')
-    .orderBy('i.id')
-    .execute();
+    .orderBy('i.id'),
+);
+
+export async function orderHistory(db: Db, dinerId: number, page: { offset: number; limit: number }) {
+  const { rows } = await orderHistoryQuery.execute(db, dinerId, page.limit + 1, page.offset);
   const orders: { order: Pick<OrderRecord, 'id' | 'franchiseId' | 'storeId' | 'createdAt' | 'status'>; items: OrderItemView[] }[] = [];
   for (const row of rows) {
     const id = Number(row.id);

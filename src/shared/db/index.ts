@@ -35,7 +35,23 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    // Kysely's SQLite driver prepares every statement on every call; the service runs a few dozen
+    // distinct statements, so each is compiled by SQLite once and reused (better-sqlite3 statements
+    // are reusable, and the driver runs one query at a time).
+    const statements = new Map<string, SqliteDatabase.Statement>();
+    const database = {
+      prepare(text: string) {
+        let statement = statements.get(text);
+        if (!statement) {
+          if (statements.size >= 500) statements.clear();
+          statement = sqlite.prepare(text);
+          statements.set(text, statement);
+        }
+        return statement;
+      },
+      close: () => sqlite.close(),
+    };
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
     poolStats = () => ({ inUse: 0, idle: 1 });
   } else {
     const pool: Pool = createPool({
