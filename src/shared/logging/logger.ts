@@ -28,6 +28,18 @@ export const REDACT_PATHS = [
   'err.sql',
 ];
 
+// pino's isoTime formats a Date for every line; lines written in the same millisecond share one string.
+let lastMs = -1;
+let lastTime = '';
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 export interface LoggerOptions {
   level: string;
   pretty?: boolean;
@@ -45,7 +57,7 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     base,
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
     // Secret-named keys at any depth, JWT signatures and bearer tokens inside values; runs once per
     // serialized line, before it reaches stdout or Loki.

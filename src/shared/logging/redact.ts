@@ -15,8 +15,10 @@ const SECRET_KEY = 'password|passwd|secret|token|jwt|api[_-]?key|authorization|c
 // A JSON member with a scalar value whose key ends in a secret-ish name ("password", "x-api-key",
 // "refreshToken"). Object values are left to pino's explicit REDACT_PATHS.
 const SECRET_JSON_MEMBER = new RegExp(`"([A-Za-z0-9_.-]*(?:${SECRET_KEY}))":(?:"(?:[^"\\\\]|\\\\.)*"|[-0-9.eE+]+|true|false|null)`, 'gi');
-// One cheap scan decides whether a line needs the replacements at all (most lines do not).
-const HINT = new RegExp(`eyJ|bearer|${SECRET_KEY}`, 'i');
+// One cheap scan decides whether a line needs the replacements at all (most lines do not). A secret
+// member needs its key to end in a secret name right before `":`; a bare "jwt" was no hint at all, since
+// every line carries "service":"jwt-pizza-service".
+const HINT = new RegExp(`eyJ|bearer|(?:${SECRET_KEY})":`, 'i');
 
 /** Replaces JWT signatures: `h.p.s` → `h.p.[REDACTED]`. */
 export function redactJwtSignatures(text: string): string {

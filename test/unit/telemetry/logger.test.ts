@@ -32,6 +32,7 @@ describe('createLogger redaction', () => {
     logger.warn({ headers: { Authorization: 'Basic aHVudGVyMi1wdw==' } }, 'mixed case header');
     logger.info({ a: { b: { c: { d: { apiKey: 98765432, sessionToken: true, pizzaJwt: JWT } } } } }, 'scalars deep down');
     logger.info({ password: { plain: 'hunter2-pw' }, token: ['tok-abc-123'] }, 'object values at the top');
+    logger.info({ form: { 'PASSWORD': 'hunter2-pw', 'X-Api-Key': 'key-0f9e8d' } }, 'upper-case keys');
     const output = lines.join('');
     expectNoSecrets(output);
     expect(output).not.toContain('aHVudGVyMi1wdw==');
@@ -62,7 +63,8 @@ describe('createLogger redaction', () => {
   });
 
   test('when a line holds no secrets, then it is passed through unchanged', () => {
-    const line = '{"level":"info","type":"http","method":"GET","route":"/api/order/menu","status":200,"authorized":false,"msg":"ok"}\n';
+    // The service's own name holds "jwt", and values may name secrets without holding one.
+    const line = '{"level":"info","service":"jwt-pizza-service","type":"http","method":"GET","route":"/api/order/menu","status":200,"authorized":false,"msg":"missing token for the password form"}\n';
     expect(scrubLogLine(line)).toBe(line);
   });
 
