@@ -24,6 +24,11 @@ export interface ScenarioResult {
   dbConnectionsBound?: number;
   ratioBaseline?: number;
   ratioCeiling?: number;
+  /**
+   * The yardstick measured again, interleaved with this scenario: the ratio its target is judged by uses
+   * this figure, not one taken minutes earlier (a shared 2-core machine drifts by tens of percent).
+   */
+  paired?: { id: 'baseline' | 'ceiling'; reqPerSec: number; cpuMsPerRequest?: number };
   target?: Target;
   /** Why non-2xx or errors happened, from the service's log (warn/error lines). */
   diagnosis?: string[];
@@ -59,7 +64,8 @@ export interface BackendReport {
     eventLoopLagP99MsStorm?: number;
     eventLoopLagMaxMsStorm?: number;
   };
-  telemetry?: { onRps: number; offRps: number; costPercent: number; onP99: number; offP99: number };
+  /** Two new service processes with the same history, telemetry on and off, interleaved (median of >= 3 runs). */
+  telemetry?: { onRps: number; offRps: number; costPercent: number; onP99: number; offP99: number; onCpuMs?: number; offCpuMs?: number };
   cluster?: { oneWorker: Record<string, number>; twoWorkers: Record<string, number>; metricsCheck?: string };
   soak?: { seconds: number; samplesMiB: number[]; startMiB: number; endMiB: number; maxMiB: number; growthPercent: number; result: LoadResult };
 }
@@ -119,7 +125,7 @@ export function printTable(report: BackendReport): void {
   }
   if (report.telemetry) {
     const t = report.telemetry;
-    console.log(`telemetry: menu ${fmt(t.onRps)} req/s on, ${fmt(t.offRps)} req/s off: cost ${t.costPercent.toFixed(1)}% (target < 10%)`);
+    console.log(`telemetry: menu ${fmt(t.onRps)} req/s on, ${fmt(t.offRps)} req/s off: cost ${t.costPercent.toFixed(1)}% (target < 10%); CPU ${fmt(t.onCpuMs, 3)} vs ${fmt(t.offCpuMs, 3)} ms/req`);
   }
   if (report.bcrypt) console.log(`bcrypt limit: ${fmt(report.bcrypt.comparesPerSecond)} compares/s at cost ${report.bcrypt.rounds} (${report.bcrypt.threads} pool threads)`);
   const connections = report.scenarios.filter((s) => s.dbConnectionsMax !== undefined);
@@ -175,7 +181,21 @@ export function markdown(report: FullReport): string {
     out.push(mdTable(['Scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'errors', 'non-2xx', 'vs bare Express', 'vs pooled query', 'target'], tableRows(b)));
     const notes: string[] = [];
     if (b.bcrypt) notes.push(`bcrypt limit of this machine: ${fmt(b.bcrypt.comparesPerSecond)} compares/s at cost ${b.bcrypt.rounds}.`);
-    if (b.telemetry) notes.push(`Telemetry (request metrics + request logs): menu ${fmt(b.telemetry.onRps)} req/s on vs ${fmt(b.telemetry.offRps)} off, cost ${b.telemetry.costPercent.toFixed(1)}% (target < 10%).`);
+    if (b.telemetry) {
+      const t = b.telemetry;
+      notes.push(
+        `Telemetry (request metrics + one log line per request), two new service processes with the same history, interleaved: menu ${fmt(t.onRps)} req/s on vs ${fmt(t.offRps)} off, ` +
+          `cost ${t.costPercent.toFixed(1)}% (target < 10%); CPU ${fmt(t.onCpuMs, 3)} vs ${fmt(t.offCpuMs, 3)} ms per request.`,
+      );
+    }
+    const paired = b.scenarios.filter((s) => s.paired);
+    if (paired.length) {
+      notes.push(
+        `Yardsticks measured again beside each scenario with a target, interleaved with it (the target's ratio uses these): ` +
+          paired.map((s) => `${s.id} beside ${s.paired!.id === 'baseline' ? 'bare Express' : 'the pooled query'} ${fmt(s.paired!.reqPerSec)} req/s`).join(', ') +
+          '.',
+      );
+    }
     if (b.loginStorm) {
       const s = b.loginStorm;
       notes.push(
