@@ -13,7 +13,7 @@ import { MenuCache } from './menu/menuService';
 import { ordersRouter } from './orders/ordersRouter';
 import type { DatabaseHandle } from './shared/db';
 import { unauthorized } from './shared/errors';
-import { cors, errorHandler, generalRateLimit, observeRequests, requestId, requireJsonBody, securityHeaders, unknownEndpoint } from './shared/http/middleware';
+import { chain, cors, errorHandler, generalRateLimit, observeRequests, requestId, requireJsonBody, securityHeaders, unknownEndpoint } from './shared/http/middleware';
 import { RouteCatalogue } from './shared/http/routes';
 import type { Logger } from './shared/logging/logger';
 import type { Metrics } from './shared/metrics/metrics';
@@ -72,10 +72,8 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
   app.set('etag', false);
   if (config.trustProxy !== undefined) app.set('trust proxy', /^\d+$/.test(config.trustProxy) ? Number(config.trustProxy) : config.trustProxy);
 
-  app.use(requestId());
-  if (config.telemetryEnabled) app.use(observeRequests(metrics, logger));
-  app.use(securityHeaders());
-  app.use(cors(config.corsOrigins));
+  // Middleware that every request runs is grouped into one router layer per stage (see chain()).
+  app.use(chain(requestId(), ...(config.telemetryEnabled ? [observeRequests(metrics, logger)] : []), securityHeaders(), cors(config.corsOrigins)));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -94,9 +92,7 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
     if (config.metrics.token && req.headers.authorization !== `Bearer ${config.metrics.token}`) throw unauthorized();
     res.type(metrics.registry.contentType).send(await (deps.metricsText ?? (() => metrics.registry.metrics()))());
   });
-  app.use(generalRateLimit(ctx.rateLimits, config.rateLimitPerMinute, metrics, logger));
-  app.use(requireJsonBody());
-  app.use(express.json({ limit: config.bodyLimit, strict: true }));
+  app.use(chain(generalRateLimit(ctx.rateLimits, config.rateLimitPerMinute, metrics, logger), requireJsonBody(), express.json({ limit: config.bodyLimit, strict: true })));
 
   app.get('/', (_req, res) => {
     res.json({ message: 'welcome to JWT Pizza', version });

@@ -20,18 +20,18 @@ const sessionUserQuery = compileOnce((db: Db, sessionId: string, now: number) =>
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .leftJoin('user_roles as r', 'r.user_id', 'u.id')
-    .select(['u.id as id', 'u.name as name', 'u.email as email', 's.last_seen_at as last_seen_at', 'r.role as role', 'r.object_id as object_id'])
+    .select(['u.id as id', 'u.name as name', 'u.email as email', 's.last_seen_at as last_seen_at', 'r.id as role_id', 'r.role as role', 'r.object_id as object_id'])
     .where('s.id', '=', sessionId)
-    .where('s.expires_at', '>', now)
-    .orderBy('r.id'),
+    .where('s.expires_at', '>', now),
 );
 
 /** One query on every authenticated request, compiled once. */
 export async function findSessionUser(db: Db, sessionId: string, now: number): Promise<SessionUser | undefined> {
   const { rows } = await sessionUserQuery.execute(db, sessionId, now);
   if (!rows.length) return undefined;
+  // Roles in grant order, sorted here: an ORDER BY made MariaDB build a temporary table for every lookup.
   const roles: RoleGrant[] = [];
-  for (const row of rows) {
+  for (const row of rows.length > 1 ? rows.sort((a, b) => Number(a.role_id) - Number(b.role_id)) : rows) {
     if (row.role) roles.push(row.object_id === null ? { role: row.role } : { role: row.role, objectId: Number(row.object_id) });
   }
   return { ...toUser(rows[0], roles), sessionId, lastSeenAt: Number(rows[0].last_seen_at) };

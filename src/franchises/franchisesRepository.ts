@@ -39,8 +39,9 @@ type AdminRow = { franchise_id: number; id: number; name: string; email: string 
 
 /**
  * The franchises of a source with their stores (and, with admin detail, each store's revenue as an
- * indexed correlated sum of fulfilled orders) in one query; the franchises' admins in a second one.
- * The source is a derived table, so a LIMIT in it counts franchises, not franchise × store rows.
+ * indexed correlated sum of fulfilled orders) in one query. The source is a derived table, so a LIMIT in
+ * it counts franchises, not franchise × store rows. Rows are put in order here, not by an outer ORDER BY,
+ * which made MariaDB copy them into a temporary table to sort on every request.
  */
 function storesQuery(source: FranchiseSource, withAdminDetail: boolean) {
   return compileOnce<Arg[], StoreRow>(
@@ -58,38 +59,37 @@ function storesQuery(source: FranchiseSource, withAdminDetail: boolean) {
               .where('o.status', '=', 'fulfilled')
               .as('revenue_units'),
           ),
-        )
-        .orderBy('f.id')
-        .orderBy('s.id'),
-    source.length - 1,
-  );
-}
-
-function adminsQuery(source: FranchiseSource) {
-  return compileOnce<Arg[], AdminRow>(
-    (db, ...args) =>
-      db
-        .selectFrom(source(db, ...args))
-        .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'f.id').on('r.role', '=', 'franchisee'))
-        .innerJoin('users as u', 'u.id', 'r.user_id')
-        .select(['f.id as franchise_id', 'u.id as id', 'u.name as name', 'u.email as email'])
-        .orderBy('u.id'),
+        ),
     source.length - 1,
   );
 }
 
 // Every (source, detail) combination compiled once: the list is read on every page of the frontend.
 const QUERIES = Object.fromEntries(
-  Object.entries(SOURCES).map(([name, source]) => [name, { stores: storesQuery(source, false), storesWithRevenue: storesQuery(source, true), admins: adminsQuery(source) }]),
-) as Record<SourceName, { stores: CompiledOnce<Arg[], StoreRow>; storesWithRevenue: CompiledOnce<Arg[], StoreRow>; admins: CompiledOnce<Arg[], AdminRow> }>;
+  Object.entries(SOURCES).map(([name, source]) => [name, { stores: storesQuery(source, false), storesWithRevenue: storesQuery(source, true) }]),
+) as Record<SourceName, { stores: CompiledOnce<Arg[], StoreRow>; storesWithRevenue: CompiledOnce<Arg[], StoreRow> }>;
 
-/** Franchise views from one source, run side by side; rows become views here and nowhere else. */
+/**
+ * The franchisees of these franchises, by the (role, object_id) index. Joined with the derived page
+ * instead, MariaDB scanned all of user_roles for every admin page.
+ */
+async function adminsOf(db: Db, franchiseIds: number[]): Promise<AdminRow[]> {
+  if (!franchiseIds.length) return [];
+  return db
+    .selectFrom('user_roles as r')
+    .innerJoin('users as u', 'u.id', 'r.user_id')
+    .select(['r.object_id as franchise_id', 'u.id as id', 'u.name as name', 'u.email as email'])
+    .where('r.role', '=', 'franchisee')
+    .where('r.object_id', 'in', franchiseIds)
+    .orderBy('u.id')
+    .execute() as Promise<AdminRow[]>;
+}
+
+/** Franchise views from one source; rows become views here and nowhere else. */
 async function franchisesFrom(db: Db, sourceName: SourceName, args: Arg[], withAdminDetail: boolean): Promise<FranchiseView[]> {
   const queries = QUERIES[sourceName];
-  const [{ rows }, adminRows] = await Promise.all([
-    (withAdminDetail ? queries.storesWithRevenue : queries.stores).execute(db, ...args),
-    withAdminDetail ? queries.admins.execute(db, ...args).then((r) => r.rows) : Promise.resolve([]),
-  ]);
+  const { rows } = await (withAdminDetail ? queries.storesWithRevenue : queries.stores).execute(db, ...args);
+  rows.sort((a, b) => Number(a.id) - Number(b.id) || Number(a.store_id ?? 0) - Number(b.store_id ?? 0));
 
   const byFranchise = new Map<number, FranchiseView>();
   for (const row of rows) {
@@ -104,7 +104,9 @@ async function franchisesFrom(db: Db, sourceName: SourceName, args: Arg[], withA
     if (withAdminDetail) store.totalRevenue = unitsToBtc(row.revenue_units ?? 0);
     franchise.stores.push(store);
   }
-  for (const a of adminRows) byFranchise.get(Number(a.franchise_id))?.admins?.push({ id: Number(a.id), name: a.name, email: a.email });
+  if (withAdminDetail) {
+    for (const a of await adminsOf(db, [...byFranchise.keys()])) byFranchise.get(Number(a.franchise_id))?.admins?.push({ id: Number(a.id), name: a.name, email: a.email });
+  }
   return [...byFranchise.values()];
 }
 
