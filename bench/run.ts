@@ -115,7 +115,7 @@ async function benchBackend(backend: BackendName, options: BenchOptions, progres
     };
     /** A scenario run interleaved with a yardstick, which is measured again for it. */
     const paired = async (def: ScenarioDef, yardstick: 'baseline' | 'ceiling') => {
-      const [scenario, stick] = await runner.measureTogether([def, { ...yardsticks[yardstick], id: `${yardstick}-beside-${def.id}`, title: `(${yardstick} again, beside ${def.id})`, group: def.group }]);
+      const [scenario, stick] = await runner.measureTogether([def, { ...yardsticks[yardstick], id: `${yardstick}-beside-${def.id}`, title: `(${yardstick} again, beside ${def.id})`, group: def.group, companionOf: def.id }]);
       if (scenario && stick) scenario.paired = { id: yardstick, reqPerSec: stick.result.reqPerSec, cpuMsPerRequest: stick.result.cpuMsPerRequest };
       return scenario;
     };

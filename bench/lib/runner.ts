@@ -13,6 +13,8 @@ export interface ScenarioDef {
   server: ChildServer;
   shape: RequestShape;
   connections?: number;
+  /** Runs whenever the scenario with this id runs (a yardstick measured again beside it). */
+  companionOf?: string;
 }
 
 export interface Samplers {
@@ -47,7 +49,7 @@ export class Runner {
   }
 
   async measureTogether(defs: ScenarioDef[]): Promise<(ScenarioResult | undefined)[]> {
-    const active = defs.filter((d) => this.selected(d.id, d.group));
+    const active = defs.filter((d) => this.selected(d.id, d.group) || (d.companionOf !== undefined && this.selected(d.companionOf, d.group)));
     if (!active.length) return defs.map(() => undefined);
     const logOffsets = new Map(active.map((d) => [d.server.logFile, logSize(d.server.logFile)]));
     const collected = new Map<string, { runs: LoadResult[]; rss: number; db: number; bound: number }>();
