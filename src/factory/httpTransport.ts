@@ -41,7 +41,7 @@ export interface JsonTransport {
 export function createJsonTransport(): JsonTransport {
   // Idle sockets are dropped before a typical server's 5 s keep-alive timeout (Node also honours the
   // server's Keep-Alive hint), which keeps the "reused a socket the server just closed" race rare.
-  const agentOptions = { keepAlive: true, timeout: 4000, maxSockets: 64, maxFreeSockets: 16, scheduling: 'lifo' as const };
+  const agentOptions = { keepAlive: true, timeout: 4000, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
 

@@ -4,9 +4,12 @@ import { unitsToBtc } from '../shared/money';
 
 export interface MenuItem { id: number; title: string; image: string; price: number; description: string }
 
-export async function listMenu(db: Db): Promise<MenuItem[]> {
+/** A menu row as orders price it: exact integer units. */
+export interface PricedMenuItem extends MenuItem { priceUnits: number }
+
+export async function listMenu(db: Db): Promise<PricedMenuItem[]> {
   const rows = await db.selectFrom('menu_items').select(['id', 'title', 'image', 'price_units', 'description']).orderBy('id').execute();
-  return rows.map((r) => ({ id: Number(r.id), title: r.title, image: r.image, price: unitsToBtc(r.price_units), description: r.description }));
+  return rows.map((r) => ({ id: Number(r.id), title: r.title, image: r.image, price: unitsToBtc(r.price_units), description: r.description, priceUnits: Number(r.price_units) }));
 }
 
 export async function insertMenuItem(db: Db, item: { title: string; description: string; image: string; priceUnits: number }): Promise<number> {
@@ -16,12 +19,6 @@ export async function insertMenuItem(db: Db, item: { title: string; description:
       .values({ title: item.title, description: item.description, image: item.image, price_units: item.priceUnits })
       .executeTakeFirstOrThrow(),
   );
-}
-
-/** Menu rows by id, the source of truth for an order's descriptions and prices. */
-export async function menuItemsByIds(db: Db, ids: number[]) {
-  if (!ids.length) return [];
-  return db.selectFrom('menu_items').select(['id', 'title', 'price_units']).where('id', 'in', ids).execute();
 }
 
 export async function menuIsEmpty(db: Db): Promise<boolean> {

@@ -73,7 +73,7 @@ export function ordersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: R
         // description and price are accepted for compatibility with the frontend but never trusted.
         items: z.array(z.object({ menuId: id }).passthrough()).min(1, 'must have 1 to 20 items').max(20, 'must have 1 to 20 items'),
       }),
-      handle: ({ req, body }) => placeOrder(ctx, req.user!, body, idempotencyKey(req.headers['idempotency-key'])),
+      handle: ({ req, body }) => placeOrder(ctx, menu, req.user!, body, idempotencyKey(req.headers['idempotency-key'])),
     },
     {
       method: 'POST',

@@ -3,7 +3,7 @@ import type { SessionUser } from '../auth/sessionsRepository';
 import type { AppContext } from '../context';
 import { redactReportUrl } from '../factory/redact';
 import type { FactoryOutcome } from '../factory/types';
-import { menuItemsByIds } from '../menu/menuRepository';
+import type { MenuCache } from '../menu/menuService';
 import { storeInFranchise } from '../franchises/franchisesRepository';
 import { isConnectionError, isUniqueViolation } from '../shared/db';
 import { AppError, badRequest, conflict, notFound } from '../shared/errors';
@@ -52,22 +52,22 @@ async function answerFor(ctx: AppContext, order: OrderRecord): Promise<PlacedOrd
 }
 
 /**
- * Place an order: validate it against the menu and the store, write it as pending, ask the factory,
- * and record the final state. Whatever the factory does, the order ends fulfilled or failed.
+ * Place an order: validate it against the menu (priced from the menu cache) and the store, write it
+ * as pending, ask the factory, and record the final state. Whatever the factory does, the order ends
+ * fulfilled or failed.
  */
-export async function placeOrder(ctx: AppContext, diner: SessionUser, input: OrderInput, idempotencyKey?: string): Promise<PlacedOrder> {
+export async function placeOrder(ctx: AppContext, menu: MenuCache, diner: SessionUser, input: OrderInput, idempotencyKey?: string): Promise<PlacedOrder> {
   if (idempotencyKey) {
     const previous = await orders.findOrderByIdempotencyKey(ctx.db, diner.id, idempotencyKey);
     if (previous) return answerFor(ctx, previous);
   }
 
   if (!(await storeInFranchise(ctx.db, input.franchiseId, input.storeId))) throw notFound('store not found in that franchise');
-  const menuIds = [...new Set(input.items.map((i) => i.menuId))];
-  const menu = new Map((await menuItemsByIds(ctx.db, menuIds)).map((m) => [Number(m.id), m]));
+  const menuItems = await menu.itemsByIds(input.items.map((i) => i.menuId));
   const items = input.items.map((item, index) => {
-    const entry = menu.get(item.menuId);
+    const entry = menuItems.get(item.menuId);
     if (!entry) throw badRequest(`invalid items.${index}.menuId: no menu item ${item.menuId}`);
-    return { menuId: item.menuId, description: entry.title, priceUnits: Number(entry.price_units) };
+    return { menuId: item.menuId, description: entry.title, priceUnits: entry.priceUnits };
   });
 
   let placed: Awaited<ReturnType<typeof orders.insertPendingOrder>>;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { bearer, buildAdmin, buildFranchise, buildTestApp, buildUser, FACTORY_ADMIN_KEY, FACTORY_API_KEY, metricValue, type TestApp, type TestUser } from '../helpers/app';
+import { bearer, buildAdmin, buildFranchise, buildTestApp, buildUser, FACTORY_ADMIN_KEY, FACTORY_API_KEY, metricValue, unique, type TestApp, type TestUser } from '../helpers/app';
+import { insertMenuItem } from '../../src/menu/menuRepository';
 
 async function chaos(t: TestApp, type: 'fail' | 'throttle' | 'badjwt' | 'none', body: Record<string, unknown> = {}) {
   const res = await fetch(`${t.simulator.url}/api/chaos/${type}`, {
@@ -76,6 +77,17 @@ describe('ordering pizza', () => {
       expect(res.body.order.items[0]).toMatchObject({ menuId: 5, description: 'Charred Leopard', price: 0.0099 });
     });
   });
+
+    test('when a menu item was added by another instance a moment ago, then it can be ordered at once at its price', async () => {
+      // Warm this instance's menu cache, then add an item behind its back (as a second instance would).
+      await t.http.post('/api/order').set('Authorization', bearer(diner)).send(order(franchise, [1]));
+      const id = await insertMenuItem(t.ctx.db, { title: `Elsewhere ${unique()}`, description: '', image: 'p.png', priceUnits: 123_456 });
+
+      const res = await t.http.post('/api/order').set('Authorization', bearer(diner)).send(order(franchise, [id, 1]));
+
+      expect(res.status).toBe(200);
+      expect(res.body.order.items[0]).toMatchObject({ menuId: id, price: 0.00123456 });
+    });
 
   describe('history', () => {
     test('when a diner has 12 orders, then pages of 10 newest first with more, and only their own', async () => {
