@@ -79,8 +79,7 @@ const markFulfilledQuery = compileOnce((db: Db, id: number, jwt: string, reportU
 );
 
 type ItemRow = { id: number; menu_id: number; description: string; price_units: number };
-const itemViews = (rows: ItemRow[]): OrderItemView[] =>
-  rows.map((r) => ({ id: Number(r.id), menuId: Number(r.menu_id), description: r.description, price: unitsToBtc(r.price_units) }));
+const itemView = (r: ItemRow): OrderItemView => ({ id: Number(r.id), menuId: Number(r.menu_id), description: r.description, price: unitsToBtc(r.price_units) });
 
 /** Writes the order as pending with its items; returns the record and the items as the API shows them. */
 export async function insertPendingOrder(
@@ -95,7 +94,7 @@ export async function insertPendingOrder(
     .values(order.items.map((item) => ({ order_id: id, menu_id: item.menuId, description: item.description, price_units: item.priceUnits })))
     .execute();
   // Item ids are read back: a multi-row insert reports only the first id, and MySQL does not promise the rest are consecutive.
-  const items = itemViews((await itemsOfOrderQuery.execute(db, id)).rows);
+  const items = (await itemsOfOrderQuery.execute(db, id)).rows.map(itemView);
   const record: OrderRecord = {
     id,
     dinerId: order.dinerId,
@@ -129,7 +128,7 @@ export async function itemsOfOrders(db: Db, orderIds: number[]): Promise<Map<num
   if (!orderIds.length) return map;
   const rows = await db.selectFrom('order_items').select(['id', 'order_id', 'menu_id', 'description', 'price_units']).where('order_id', 'in', orderIds).orderBy('id').execute();
   for (const r of rows) {
-    map.get(Number(r.order_id))?.push({ id: Number(r.id), menuId: Number(r.menu_id), description: r.description, price: unitsToBtc(r.price_units) });
+    map.get(Number(r.order_id))?.push(itemView(r));
   }
   return map;
 }
