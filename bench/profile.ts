@@ -1,15 +1,15 @@
 /**
  * Where does a scenario's CPU go? `npx tsx bench/profile.ts --scenario=franchise-admin [--backend=mysql]
- * [--duration=10] [--telemetry=false]`: seeds a database through one service process, then starts a
- * second one with `node --cpu-prof`, runs only that scenario against it, stops it, and prints the
- * functions and packages with the most self time. The .cpuprofile is kept in $TMPDIR/jwt-pizza-profiles/
+ * [--duration=10] [--telemetry=false] [--seeded]`: seeds a database through one service process, then
+ * starts a second one with `node --cpu-prof` (with --seeded, profiles the seeding process itself), runs
+ * only that scenario against it, stops it, and prints the functions and packages with the most self time. The .cpuprofile is kept in $TMPDIR/jwt-pizza-profiles/
  * (open it in Chrome DevTools or speedscope for the call tree); `--file=<.cpuprofile>` only summarizes one.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { benchServiceEnv, PROFILE_DIR, ROOT, spawnServer } from './lib/children';
+import { benchServiceEnv, buildForBench, PROFILE_DIR, ROOT, spawnServer } from './lib/children';
 import { runLoad } from './lib/load';
 import { createBenchDatabase } from './lib/mysqlAdmin';
 import { shapes, type RequestShape } from './lib/scenarios';
@@ -30,7 +30,8 @@ interface ProfileNode { id: number; callFrame: { functionName: string; url: stri
 function where(url: string): string {
   const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (modules) return modules[1];
-  if (url.includes('/src/')) return `src/${url.split('/src/')[1].split('/')[0]}`;
+  // The service runs from its build (dist/), laid out as src/.
+  for (const dir of ['/dist/', '/src/']) if (url.includes(dir)) return `src/${url.split(dir)[1].split('/')[0]}`;
   if (url.startsWith('node:')) return url;
   return url ? 'other' : '(native/gc/idle)';
 }
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
   const backend = args.get('backend') ?? 'mysql';
   const duration = Number(args.get('duration') ?? 10);
   const connections = Number(args.get('connections') ?? 50);
+  buildForBench();
   const work = mkdtempSync(join(os.tmpdir(), 'jwt-pizza-profile-'));
   const profileDir = PROFILE_DIR;
   const mysql = backend === 'mysql' ? await createBenchDatabase(process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306') : undefined;
@@ -99,16 +101,21 @@ async function main(): Promise<void> {
     extra: { LOG_LEVEL: args.get('log-level') ?? 'info', TELEMETRY_ENABLED: args.get('telemetry') ?? 'true' },
   });
   try {
-    const seeder = await spawnServer({ name: 'profile-seed', entry: 'src/server.ts', env, logDir: work });
+    // --seeded profiles the process that did the seeding, as the benchmark's main scenarios measure it
+    // (it has served every kind of request before); by default a new process with the same data.
+    const seeded = args.has('seeded');
+    const before = new Set(safeList(profileDir));
+    const seeder = await spawnServer({ name: seeded ? `profile-${scenario}` : 'profile-seed', entry: 'src/server.ts', env, logDir: work, profileDir: seeded ? profileDir : undefined });
     console.log('seeding through the API ...');
     const data = await seedThroughApi(seeder.url, admin);
-    await seeder.stop();
-    const before = new Set(safeList(profileDir));
-    const server = await spawnServer({ name: `profile-${scenario}`, entry: 'src/server.ts', env, logDir: work, profileDir });
+    if (!seeded) await seeder.stop();
+    const server = seeded ? seeder : await spawnServer({ name: `profile-${scenario}`, entry: 'src/server.ts', env, logDir: work, profileDir });
     const shape = SCENARIOS[scenario](data);
     await runLoad({ ...shape, url: server.url, connections, duration: 2 });
+    const cpuBefore = server.cpuSeconds();
     const result = await runLoad({ ...shape, url: server.url, connections, duration });
-    console.log(`${scenario}: ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`);
+    const cpuMs = ((server.cpuSeconds() - cpuBefore) * 1000) / Math.max(1, result.total);
+    console.log(`${scenario}${seeded ? ' (seeded process)' : ''}: ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, cpu ${cpuMs.toFixed(3)} ms/req, non-2xx ${result.non2xx}, errors ${result.errors}`);
     await server.idle();
     await server.stop();
     const dir = safeList(profileDir).find((f) => !before.has(f) && f.startsWith(`profile-${scenario}`));

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { openBulkSeeder } from './lib/bulkSeed';
-import { BENCH_BCRYPT_ROUNDS as BCRYPT_ROUNDS, BENCH_POOL_SIZE as POOL_SIZE, benchServiceEnv, PROFILE_DIR, ROOT, spawnServer, type ChildServer } from './lib/children';
+import { BENCH_BCRYPT_ROUNDS as BCRYPT_ROUNDS, BENCH_POOL_SIZE as POOL_SIZE, benchServiceEnv, buildForBench, compiledEntry, PROFILE_DIR, ROOT, spawnServer, type ChildServer } from './lib/children';
 import { machineInfo } from './lib/machine';
 import { createBenchDatabase, type BenchDatabase } from './lib/mysqlAdmin';
 import { parseOptions, type BackendName, type BenchOptions } from './lib/options';
@@ -30,7 +30,7 @@ const RESULTS_DIR = join(ROOT, 'bench', 'results');
 interface BcryptLimit { rounds: number; threads: number; cores: number; comparesPerSecond: number; msPerCompare: number }
 
 function measureBcryptLimit(): BcryptLimit | undefined {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', 'bench/servers/bcryptLimit.ts'], {
+  const child = spawnSync(process.execPath, [compiledEntry('bench/servers/bcryptLimit.ts')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', BCRYPT_ROUNDS: String(BCRYPT_ROUNDS), BCRYPT_SECONDS: '3' },
     encoding: 'utf8',
@@ -341,6 +341,8 @@ async function main(): Promise<void> {
       `${options.connections} connections, ${options.duration} s x ${options.runs} run(s), warm-up ${options.warmup} s; backends ${options.backends.join(', ')}` +
       (noisy ? `\nWARNING: load average ${machine.loadAverage.join(' / ')} on ${machine.cores} cores: figures will be noisy` : ''),
   );
+  progress.step('compiling the service (npm run build) and the yardstick servers');
+  buildForBench();
   const workDir = mkdtempSync(join(os.tmpdir(), 'jwt-pizza-bench-'));
   const bcrypt = options.only && !options.only.has('login') && !options.only.has('api') ? undefined : measureBcryptLimit();
   if (bcrypt) progress.step(`bcrypt limit: ${Math.round(bcrypt.comparesPerSecond)} compares/s at cost ${bcrypt.rounds} (${bcrypt.threads} pool threads, ${bcrypt.cores} cores)`);
