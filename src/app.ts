@@ -13,7 +13,7 @@ import { MenuCache } from './menu/menuService';
 import { ordersRouter } from './orders/ordersRouter';
 import type { DatabaseHandle } from './shared/db';
 import { unauthorized } from './shared/errors';
-import { chain, cors, errorHandler, generalRateLimit, observeRequests, requestId, requireJsonBody, securityHeaders, unknownEndpoint } from './shared/http/middleware';
+import { chain, cors, errorHandler, generalRateLimit, jsonBody, observeRequests, requestId, securityHeaders, unknownEndpoint } from './shared/http/middleware';
 import { RouteCatalogue } from './shared/http/routes';
 import type { Logger } from './shared/logging/logger';
 import type { Metrics } from './shared/metrics/metrics';
@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
     if (config.metrics.token && req.headers.authorization !== `Bearer ${config.metrics.token}`) throw unauthorized();
     res.type(metrics.registry.contentType).send(await (deps.metricsText ?? (() => metrics.registry.metrics()))());
   });
-  app.use(chain(generalRateLimit(ctx.rateLimits, config.rateLimitPerMinute, metrics, logger), requireJsonBody(), express.json({ limit: config.bodyLimit, strict: true })));
+  app.use(chain(generalRateLimit(ctx.rateLimits, config.rateLimitPerMinute, metrics, logger), jsonBody({ limit: config.bodyLimit })));
 
   app.get('/', (_req, res) => {
     res.json({ message: 'welcome to JWT Pizza', version });

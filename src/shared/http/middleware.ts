@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../../config';
 import { isConnectionError } from '../db';
 import { AppError, badRequest, internal, payloadTooLarge, serviceUnavailable, tooManyRequests, unsupportedMediaType } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { Metrics, SuspiciousCategory } from '../metrics/metrics';
-import type { RateLimitStore } from '../rateLimit/store';
+import type { RateLimitStore, WindowCount } from '../rateLimit/store';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
@@ -113,7 +113,9 @@ export function cors(allowed: Config['corsOrigins']): RequestHandler {
     allowed === 'localhost' ? localhost.test(origin) : allowed === 'none' ? false : allowed.includes(origin);
   return (req, res, next) => {
     const origin = req.headers.origin;
-    res.vary('Origin');
+    // Nothing has set Vary yet on almost every request; vary() parses and merges for the rest.
+    if (res.hasHeader('Vary')) res.vary('Origin');
+    else res.setHeader('Vary', 'Origin');
     if (origin && isAllowed(origin)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
@@ -133,26 +135,42 @@ export function cors(allowed: Config['corsOrigins']): RequestHandler {
   };
 }
 
-/** A body on POST/PUT must be JSON; anything else is refused before parsing (415). */
-export function requireJsonBody(): RequestHandler {
-  return (req, _res, next) => {
-    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody && (req.method === 'POST' || req.method === 'PUT') && !req.is('application/json')) throw unsupportedMediaType();
-    next();
+/**
+ * Request bodies: a body on POST/PUT must be JSON (415 otherwise, before anything is read), and is parsed
+ * with express.json. Requests without a body (every GET) skip the parser, which would otherwise look at
+ * each one again to find nothing to do.
+ */
+export function jsonBody(options: { limit: string | number }): RequestHandler {
+  const parse = express.json({ limit: options.limit, strict: true });
+  return (req, res, next) => {
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (!hasBody) return next();
+    if ((req.method === 'POST' || req.method === 'PUT') && !req.is('application/json')) throw unsupportedMediaType();
+    parse(req, res, next);
   };
 }
 
 export function generalRateLimit(store: RateLimitStore, perMinute: number, metrics: Metrics, logger: Logger): RequestHandler {
-  return async (req, _res, next) => {
+  return (req, _res, next) => {
     if (perMinute <= 0) return next();
     const ip = req.ip ?? 'unknown';
-    const { count, resetMs } = await store.hit(`general:${ip}`, 60_000);
-    if (count > perMinute) {
-      metrics.rateLimited.inc({ limiter: 'general' });
-      if (count === perMinute + 1) logger.warn({ type: 'security', event: 'rate_limit', limiter: 'general', ip }, 'per-IP request limit hit');
-      throw tooManyRequests('too many requests, slow down', resetMs / 1000);
+    const judge = ({ count, resetMs }: WindowCount) => {
+      if (count > perMinute) {
+        metrics.rateLimited.inc({ limiter: 'general' });
+        if (count === perMinute + 1) logger.warn({ type: 'security', event: 'rate_limit', limiter: 'general', ip }, 'per-IP request limit hit');
+        throw tooManyRequests('too many requests, slow down', resetMs / 1000);
+      }
+    };
+    const counted = store.hit(`general:${ip}`, 60_000);
+    // The in-memory store answers at once: no promise and no microtask hop on every request.
+    if (!(counted instanceof Promise)) {
+      judge(counted);
+      return next();
     }
-    next();
+    return counted.then((count) => {
+      judge(count);
+      next();
+    });
   };
 }
 

@@ -1,7 +1,15 @@
+export interface WindowCount {
+  count: number;
+  resetMs: number;
+}
+
 /** Fixed-window counters behind one interface, so limits are per process by default and shared through Redis when configured. */
 export interface RateLimitStore {
-  /** Counts one hit in the key's current window. */
-  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  /**
+   * Counts one hit in the key's current window. A store that can answer at once (the in-memory one) may
+   * return the result itself rather than a promise: the general limiter runs on every request.
+   */
+  hit(key: string, windowMs: number): WindowCount | Promise<WindowCount>;
   peek(key: string): Promise<{ count: number; resetMs: number } | undefined>;
   /** Takes back one hit (never below zero), e.g. an attempt counted up front that turned out not to count. */
   release(key: string): Promise<void>;
@@ -26,7 +34,7 @@ export function createMemoryRateLimitStore(now: () => number = Date.now): RateLi
   };
 
   return {
-    async hit(key, windowMs) {
+    hit(key, windowMs) {
       const t = now();
       let w = live(key);
       if (!w) {
