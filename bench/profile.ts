@@ -2,8 +2,9 @@
  * Where does a scenario's CPU go? `npx tsx bench/profile.ts --scenario=franchise-admin [--backend=mysql]
  * [--duration=10] [--telemetry=false] [--seeded]`: seeds a database through one service process, then
  * starts a second one with `node --cpu-prof` (with --seeded, profiles the seeding process itself), runs
- * only that scenario against it, stops it, and prints the functions and packages with the most self time. The .cpuprofile is kept in $TMPDIR/jwt-pizza-profiles/
- * (open it in Chrome DevTools or speedscope for the call tree); `--file=<.cpuprofile>` only summarizes one.
+ * only that scenario against it, stops it, and prints the functions and packages with the most self time.
+ * The .cpuprofile is kept in $TMPDIR/jwt-pizza-profiles/ (open it in Chrome DevTools or speedscope for the
+ * call tree); `--file=<.cpuprofile>` only summarizes one.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';

@@ -10,7 +10,7 @@ export interface RateLimitStore {
    * return the result itself rather than a promise: the general limiter runs on every request.
    */
   hit(key: string, windowMs: number): WindowCount | Promise<WindowCount>;
-  peek(key: string): Promise<{ count: number; resetMs: number } | undefined>;
+  peek(key: string): Promise<WindowCount | undefined>;
   /** Takes back one hit (never below zero), e.g. an attempt counted up front that turned out not to count. */
   release(key: string): Promise<void>;
   reset(key: string): Promise<void>;
