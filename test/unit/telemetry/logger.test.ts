@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { createLogger, STDOUT_FLUSH_MS, type Logger } from '../../../src/shared/logging/logger';
 import { redactSecretsInText, scrubLogLine } from '../../../src/shared/logging/redact';
 import type { TelemetryLogger } from '../../../src/shared/telemetry';
@@ -85,42 +87,37 @@ describe('createLogger redaction', () => {
 describe('stdout batching', () => {
   // The real stdout destination buffers lines (one write per ~4 KB, not per line); a line must still
   // show up promptly on a quiet service, and none may be lost when the process ends.
-  const { spawn } = require('node:child_process') as typeof import('node:child_process');
-  const { join } = require('node:path') as typeof import('node:path');
   const LOGGER = join(__dirname, '..', '..', '..', 'src', 'shared', 'logging', 'logger.ts');
 
   /** Runs `script` with a logger on the real stdout; `logged()` in the script marks when it logged (on stderr). */
-  function runChild(script: string): { firstLine: Promise<{ line: string; msAfterLogged: number }>; exited: Promise<string> } {
+  function runChild(script: string): Promise<{ output: string; firstLineMsAfterLogged: number }> {
     const prelude = `const { createLogger } = require(${JSON.stringify(LOGGER)}); const logger = createLogger({ level: 'info' }); const logged = () => process.stderr.write('logged\\n');`;
     const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', `${prelude} ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    // Both times are taken as the pipes deliver; compared once the process is gone, whichever pipe was read first.
     let loggedAt = Number.NaN;
+    let firstLineAt = Number.NaN;
     child.stderr.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('logged')) loggedAt = Date.now();
+      if (Number.isNaN(loggedAt) && chunk.toString().includes('logged')) loggedAt = Date.now();
     });
-    let resolveFirst: (value: { line: string; msAfterLogged: number }) => void;
-    const firstLine = new Promise<{ line: string; msAfterLogged: number }>((resolve) => (resolveFirst = resolve));
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('\n')) resolveFirst({ line: output.split('\n')[0], msAfterLogged: Date.now() - loggedAt });
+      if (Number.isNaN(firstLineAt) && output.includes('\n')) firstLineAt = Date.now();
     });
-    const exited = new Promise<string>((resolve) => child.on('close', () => resolve(output)));
-    return { firstLine, exited };
+    return new Promise((resolve) => child.on('close', () => resolve({ output, firstLineMsAfterLogged: firstLineAt - loggedAt })));
   }
 
   test('when a quiet process logs one line, then it reaches stdout within the flush interval, not only when the process ends', async () => {
     // The process lives 6 s after logging: a line held until exit would arrive about then.
-    const { firstLine, exited } = runChild(`logger.info({ type: 'test' }, 'one quiet line'); logged(); setTimeout(() => {}, 6000);`);
-    const { line, msAfterLogged } = await firstLine;
-    expect(JSON.parse(line)).toMatchObject({ msg: 'one quiet line', type: 'test' });
-    expect(msAfterLogged).toBeLessThan(STDOUT_FLUSH_MS + 3000);
-    await exited;
+    const { output, firstLineMsAfterLogged } = await runChild(`logger.info({ type: 'test' }, 'one quiet line'); logged(); setTimeout(() => {}, 6000);`);
+    expect(JSON.parse(output.split('\n')[0])).toMatchObject({ msg: 'one quiet line', type: 'test' });
+    expect(firstLineMsAfterLogged).toBeLessThan(STDOUT_FLUSH_MS + 3000);
   }, 20_000);
 
   test('when a process logs many lines and then exits or crashes, then every line is on stdout', async () => {
     for (const ending of ['process.exit(0);', `throw new Error('boom');`]) {
-      const { exited } = runChild(`for (let i = 0; i < 1000; i++) logger.info({ i }, 'line'); ${ending}`);
-      const lines = (await exited).split('\n').filter((l) => l.startsWith('{'));
+      const { output } = await runChild(`for (let i = 0; i < 1000; i++) logger.info({ i }, 'line'); ${ending}`);
+      const lines = output.split('\n').filter((l) => l.startsWith('{'));
       expect(lines.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     }
   }, 30_000);
