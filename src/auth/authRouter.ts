@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { MountedRoutes, RouteCatalogue } from '../shared/http/routes';
+import { clientIp } from '../shared/http/middleware';
 import { emailField, nameField, passwordField } from '../shared/http/schemas';
 import { login, logout, register } from './authService';
 import type { authMiddleware } from './middleware';
@@ -27,7 +28,7 @@ export function authRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: Ret
       example: `curl -X PUT localhost:3000/api/auth -d '{"email":"d@jwt.com", "password":"<password>"}' -H 'Content-Type: application/json'`,
       response: { user: exampleUser, token: 'tttttt' },
       body: z.object({ email: emailField, password: passwordField }),
-      handle: ({ body, req }) => login(ctx, body, req.ip ?? 'unknown'),
+      handle: ({ body, req }) => login(ctx, body, clientIp(req)),
     },
     {
       method: 'DELETE',

@@ -6,6 +6,8 @@ declare global {
       /** Set by the auth middleware when a valid, unrevoked bearer token came with the request. */
       user?: SessionUser;
       requestId: string;
+      /** The client's address once worked out (see clientIp() in shared/http/middleware). */
+      clientIp?: string;
     }
   }
 }

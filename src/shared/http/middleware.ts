@@ -95,7 +95,7 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
         status: res.statusCode,
         latencyMs: Math.round(seconds * 1e6) / 1e3,
         authorized: req.user !== undefined,
-        ip: req.ip,
+        ip: clientIp(req),
       };
       if (req.method !== 'GET' && req.body && typeof req.body === 'object') line.reqBody = req.body;
       if (res.locals.errorMessage) line.error = res.locals.errorMessage;
@@ -150,10 +150,20 @@ export function jsonBody(options: { limit: string | number }): RequestHandler {
   };
 }
 
+/**
+ * The client's address, worked out once per request. Express's `req.ip` runs proxy-addr on every read
+ * (~3.5 µs per read in the service under load; the rate limiter and the access log both read it); without
+ * `trust proxy` its answer is always the socket's peer address, read here directly.
+ */
+export function clientIp(req: Request): string {
+  if (req.clientIp === undefined) req.clientIp = (req.app.get('trust proxy') ? req.ip : req.socket.remoteAddress) ?? 'unknown';
+  return req.clientIp;
+}
+
 export function generalRateLimit(store: RateLimitStore, perMinute: number, metrics: Metrics, logger: Logger): RequestHandler {
   return (req, _res, next) => {
     if (perMinute <= 0) return next();
-    const ip = req.ip ?? 'unknown';
+    const ip = clientIp(req);
     const judge = ({ count, resetMs }: WindowCount) => {
       if (count > perMinute) {
         metrics.rateLimited.inc({ limiter: 'general' });
@@ -204,7 +214,7 @@ export function unknownEndpoint(metrics: Metrics, logger: Logger): RequestHandle
     const category = probeCategory(req.originalUrl);
     if (category) {
       metrics.suspiciousRequests.inc({ category });
-      logger.warn({ type: 'security', event: 'probe', category, method: req.method, path: req.path.slice(0, 200), ip: req.ip, reqId: req.requestId }, 'scanner probe');
+      logger.warn({ type: 'security', event: 'probe', category, method: req.method, path: req.path.slice(0, 200), ip: clientIp(req), reqId: req.requestId }, 'scanner probe');
     }
     res.status(404).json({ message: 'unknown endpoint' });
   };
