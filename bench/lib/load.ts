@@ -79,3 +79,15 @@ export function medianRun(runs: LoadResult[]): LoadResult {
   const sorted = [...runs].sort((a, b) => a.reqPerSec - b.reqPerSec);
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
+
+/**
+ * The median of the per-run ratios a[i] / b[i] of two loads measured interleaved (a run of one, then the
+ * run of the other): each ratio compares runs taken a few seconds apart, so a slow drift of the machine
+ * cancels out, which a ratio of the two medians (possibly taken minutes apart) does not.
+ */
+export function pairedRatio(a: LoadResult[], b: LoadResult[]): number | undefined {
+  const ratios = a.slice(0, b.length).map((run, i) => run.reqPerSec / b[i].reqPerSec).filter(Number.isFinite).sort((x, y) => x - y);
+  if (!ratios.length) return undefined;
+  const mid = Math.floor(ratios.length / 2);
+  return ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+}

@@ -28,7 +28,7 @@ export interface ScenarioResult {
    * The yardstick measured again, interleaved with this scenario: the ratio its target is judged by uses
    * this figure, not one taken minutes earlier (a shared 2-core machine drifts by tens of percent).
    */
-  paired?: { id: 'baseline' | 'ceiling'; reqPerSec: number; cpuMsPerRequest?: number };
+  paired?: { id: 'baseline' | 'ceiling'; reqPerSec: number; cpuMsPerRequest?: number; ratio?: number };
   target?: Target;
   /** Why non-2xx or errors happened, from the service's log (warn/error lines). */
   diagnosis?: string[];
@@ -65,6 +65,7 @@ export interface BackendReport {
     eventLoopLagMaxMsStorm?: number;
   };
   /** Two new service processes with the same history, telemetry on and off, interleaved (median of >= 3 runs). */
+  /** costPercent: 1 minus the median of the per-run on/off ratios (pairedRatio), in percent. */
   telemetry?: { onRps: number; offRps: number; costPercent: number; onP99: number; offP99: number; onCpuMs?: number; offCpuMs?: number };
   cluster?: { oneWorker: Record<string, number>; twoWorkers: Record<string, number>; metricsCheck?: string };
   soak?: { seconds: number; samplesMiB: number[]; startMiB: number; endMiB: number; maxMiB: number; growthPercent: number; result: LoadResult };
@@ -184,15 +185,15 @@ export function markdown(report: FullReport): string {
     if (b.telemetry) {
       const t = b.telemetry;
       notes.push(
-        `Telemetry (request metrics + one log line per request), two new service processes with the same history, interleaved: menu ${fmt(t.onRps)} req/s on vs ${fmt(t.offRps)} off, ` +
-          `cost ${t.costPercent.toFixed(1)}% (target < 10%); CPU ${fmt(t.onCpuMs, 3)} vs ${fmt(t.offCpuMs, 3)} ms per request.`,
+        `Telemetry (request metrics + one log line per request), two new service processes with the same history, interleaved: menu ${fmt(t.onRps)} req/s on vs ${fmt(t.offRps)} off (medians), ` +
+          `cost ${t.costPercent.toFixed(1)}% (median of the per-run on/off ratios; target < 10%); CPU ${fmt(t.onCpuMs, 3)} vs ${fmt(t.offCpuMs, 3)} ms per request.`,
       );
     }
     const paired = b.scenarios.filter((s) => s.paired);
     if (paired.length) {
       notes.push(
-        `Yardsticks measured again beside each scenario with a target, interleaved with it (the target's ratio uses these): ` +
-          paired.map((s) => `${s.id} beside ${s.paired!.id === 'baseline' ? 'bare Express' : 'the pooled query'} ${fmt(s.paired!.reqPerSec)} req/s`).join(', ') +
+        `Yardsticks measured again beside each scenario with a target, interleaved with it; the target's ratio is the median of the per-run ratios (run i of the scenario to run i of the yardstick): ` +
+          paired.map((s) => `${s.id} beside ${s.paired!.id === 'baseline' ? 'bare Express' : 'the pooled query'} ${fmt(s.paired!.reqPerSec)} req/s${s.paired!.ratio !== undefined ? ` (ratio ${Math.round(s.paired!.ratio * 100)}%)` : ''}`).join(', ') +
           '.',
       );
     }
