@@ -67,6 +67,7 @@ export function openBulkSeeder(databaseUrl: string): BulkSeeder {
         }
       }
       if (!plan.length) return 0;
+      const totalUnits = (o: (typeof plan)[number]) => Number(o.menu[0].price_units) + Number(o.menu[1].price_units);
       const now = Date.now();
       const before = await maxId(db, 'orders');
       await inChunks(plan, (chunk) =>
@@ -80,7 +81,7 @@ export function openBulkSeeder(databaseUrl: string): BulkSeeder {
               created_at: now - (plan.length - i) * 1000,
               updated_at: now - (plan.length - i) * 1000,
               status: 'fulfilled' as const,
-              total_units: Number(o.menu[0].price_units) + Number(o.menu[1].price_units),
+              total_units: totalUnits(o),
               idempotency_key: null,
               jwt: sample?.jwt ?? null,
               factory_status: 200,
@@ -94,6 +95,10 @@ export function openBulkSeeder(databaseUrl: string): BulkSeeder {
       if (ids.length !== plan.length) throw new Error(`bulk seed: expected ${plan.length} new orders, found ${ids.length}`);
       const items = plan.flatMap((o, i) => o.menu.map((m) => ({ order_id: ids[i], menu_id: Number(m.id), description: m.title, price_units: Number(m.price_units) })));
       await inChunks(items, (chunk) => db.insertInto('order_items').values(chunk).execute());
+      // The service adds a fulfilled order to its store's revenue as it fulfils it; these were inserted fulfilled.
+      const added = new Map<number, number>();
+      for (const o of plan) added.set(o.store.storeId, (added.get(o.store.storeId) ?? 0) + totalUnits(o));
+      for (const [storeId, units] of added) await db.updateTable('stores').set((eb) => ({ revenue_units: eb('revenue_units', '+', units) })).where('id', '=', storeId).execute();
       return plan.length;
     },
 

@@ -1,4 +1,4 @@
-import { type AliasedSelectQueryBuilder, sql } from 'kysely';
+import type { AliasedSelectQueryBuilder } from 'kysely';
 import type { Db } from '../shared/db';
 import { insertedId } from '../shared/db';
 import { unitsToBtc } from '../shared/money';
@@ -38,8 +38,8 @@ type StoreRow = { id: number; name: string; store_id: number | null; store_name:
 type AdminRow = { franchise_id: number; id: number; name: string; email: string };
 
 /**
- * The franchises of a source with their stores (and, with admin detail, each store's revenue as an
- * indexed correlated sum of fulfilled orders) in one query. The source is a derived table, so a LIMIT in
+ * The franchises of a source with their stores (and, with admin detail, each store's revenue, kept on
+ * the store as orders are fulfilled) in one query. The source is a derived table, so a LIMIT in
  * it counts franchises, not franchise × store rows. Rows are put in order here, not by an outer ORDER BY,
  * which made MariaDB copy them into a temporary table to sort on every request.
  */
@@ -50,16 +50,7 @@ function storesQuery(source: FranchiseSource, withAdminDetail: boolean) {
         .selectFrom(source(db, ...args))
         .leftJoin('stores as s', 's.franchise_id', 'f.id')
         .select(['f.id as id', 'f.name as name', 's.id as store_id', 's.name as store_name'])
-        .$if(withAdminDetail, (q) =>
-          q.select((eb) =>
-            eb
-              .selectFrom('orders as o')
-              .select(sql<string | number | null>`sum(o.total_units)`.as('units'))
-              .whereRef('o.store_id', '=', 's.id')
-              .where('o.status', '=', 'fulfilled')
-              .as('revenue_units'),
-          ),
-        ),
+        .$if(withAdminDetail, (q) => q.select('s.revenue_units as revenue_units')),
     source.length - 1,
   );
 }

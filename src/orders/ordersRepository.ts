@@ -1,3 +1,4 @@
+import { MysqlAdapter, sql } from 'kysely';
 import type { Db } from '../shared/db';
 import { insertedId } from '../shared/db';
 import { compileOnce } from '../shared/db/compileOnce';
@@ -71,11 +72,22 @@ const insertOrderQuery = compileOnce((db: Db, dinerId: number, franchiseId: numb
 const itemsOfOrderQuery = compileOnce((db: Db, orderId: number) =>
   db.selectFrom('order_items').select(['id', 'order_id', 'menu_id', 'description', 'price_units']).where('order_id', '=', orderId).orderBy('id'),
 );
+// Fulfilling an order adds its total to its store's revenue_units (what the admin franchise list shows),
+// only on the way into 'fulfilled', so a repeated call (settle() retrying after a lost answer) adds nothing.
+// MariaDB/MySQL: one multi-table UPDATE (no extra round trip per order; Kysely's builder types only the
+// updated table's columns, hence raw SQL, bound parameters all the same); SQLite, which has none: a transaction.
 const markFulfilledQuery = compileOnce((db: Db, id: number, jwt: string, reportUrl: string | null, now: number) =>
   db
     .updateTable('orders')
     .set((eb) => ({ status: 'fulfilled', jwt, report_url: reportUrl, failure_reason: null, failure_message: null, factory_status: 200, updated_at: now, attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', id),
+    .where('id', '=', id)
+    .where('status', '!=', 'fulfilled'),
+);
+const addToStoreRevenueQuery = compileOnce((db: Db, orderId: number) =>
+  db
+    .updateTable('stores')
+    .set((eb) => ({ revenue_units: eb('revenue_units', '+', eb.selectFrom('orders').select('total_units').where('id', '=', orderId)) }))
+    .where('id', '=', (eb) => eb.selectFrom('orders').select('store_id').where('id', '=', orderId)),
 );
 
 type ItemRow = { id: number; menu_id: number; description: string; price_units: number };
@@ -134,7 +146,17 @@ export async function itemsOfOrders(db: Db, orderIds: number[]): Promise<Map<num
 }
 
 export async function markFulfilled(db: Db, id: number, jwt: string, reportUrl: string | null, now: number): Promise<void> {
-  await markFulfilledQuery.execute(db, id, jwt, reportUrl, now);
+  if (db.getExecutor().adapter instanceof MysqlAdapter) {
+    await sql`update orders o left join stores s on s.id = o.store_id
+      set o.status = 'fulfilled', o.jwt = ${jwt}, o.report_url = ${reportUrl}, o.failure_reason = null, o.failure_message = null,
+        o.factory_status = 200, o.updated_at = ${now}, o.attempts = o.attempts + 1, s.revenue_units = s.revenue_units + o.total_units
+      where o.id = ${id} and o.status <> 'fulfilled'`.execute(db);
+    return;
+  }
+  await db.transaction().execute(async (trx) => {
+    const { numAffectedRows } = await markFulfilledQuery.execute(trx, id, jwt, reportUrl, now);
+    if (numAffectedRows) await addToStoreRevenueQuery.execute(trx, id);
+  });
 }
 
 export async function markFailed(
@@ -155,6 +177,8 @@ export async function markFailed(
       attempts: eb('attempts', '+', 1),
     }))
     .where('id', '=', id)
+    // A fulfilled order stays fulfilled (its pizza was made and its revenue counted).
+    .where('status', '!=', 'fulfilled')
     .execute();
 }
 

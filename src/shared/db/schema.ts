@@ -41,6 +41,8 @@ export interface StoresTable {
   id: Generated<number>;
   franchise_id: number;
   name: string;
+  /** The sum of total_units of the store's fulfilled orders, kept by ordersRepository.markFulfilled. */
+  revenue_units: Generated<number>;
 }
 
 export type OrderStatus = 'pending' | 'fulfilled' | 'failed';
