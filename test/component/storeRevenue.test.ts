@@ -66,6 +66,24 @@ describe('store revenue', () => {
     expect(await shownRevenue(f)).toBe(units);
   });
 
+  test('when an order whose store was deleted meanwhile is fulfilled, then it is fulfilled and no store is touched', async () => {
+    const f = await buildFranchise(t, { admin });
+    const now = Date.now();
+    const id = insertedId(
+      await t.ctx.db
+        .insertInto('orders')
+        .values({ diner_id: diner.id, franchise_id: f.id, store_id: null, created_at: now, updated_at: now, status: 'pending', total_units: 5_000, attempts: 0 })
+        .executeTakeFirstOrThrow(),
+    );
+    const revenueBefore = await t.ctx.db.selectFrom('stores').select((eb) => eb.fn.sum<number>('revenue_units').as('sum')).executeTakeFirstOrThrow();
+
+    await markFulfilled(t.ctx.db, id, 'h.p.s', null, now);
+
+    expect(await t.ctx.db.selectFrom('orders').select('status').where('id', '=', id).executeTakeFirstOrThrow()).toEqual({ status: 'fulfilled' });
+    const revenueAfter = await t.ctx.db.selectFrom('stores').select((eb) => eb.fn.sum<number>('revenue_units').as('sum')).executeTakeFirstOrThrow();
+    expect(Number(revenueAfter.sum)).toBe(Number(revenueBefore.sum));
+  });
+
   test('when orders to two stores are fulfilled, then each store counts only its own', async () => {
     const [a, b] = [await buildFranchise(t, { admin }), await buildFranchise(t, { admin })];
     for (const f of [a, a, b]) expect((await place(f)).status).toBe(200);
