@@ -25,6 +25,23 @@ describe('compileOnce (queries compiled once, bound per call)', () => {
     expect((await usersNamed.execute(t.ctx.db, 'compile once b', 0)).rows).toEqual([{ id: b.id, name: 'compile once b' }]);
   });
 
+  test('when the query runs inside transactions of the database, then it is built and compiled once for all of them', async () => {
+    let builds = 0;
+    const userById = compileOnce((db: Db, id: number) => {
+      builds += 1;
+      return db.selectFrom('users').select(['id', 'name']).where('id', '=', id);
+    });
+    const user = await buildUser(t, { name: 'compile once in a transaction' });
+
+    await userById.execute(t.ctx.db, user.id);
+    for (let i = 0; i < 3; i++) {
+      const { rows } = await t.ctx.db.transaction().execute((trx) => userById.execute(trx, user.id));
+      expect(rows).toEqual([{ id: user.id, name: 'compile once in a transaction' }]);
+    }
+
+    expect(builds).toBe(1);
+  });
+
   test('when a value is hostile SQL, then it is bound as data like any other', async () => {
     const before = await t.ctx.db.selectFrom('users').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
 

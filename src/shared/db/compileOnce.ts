@@ -19,10 +19,15 @@ export interface CompiledOnce<A extends Arg[], R> {
  * arguments after `db` (default: the builder's declared parameters).
  */
 export function compileOnce<A extends Arg[], R>(build: (db: Db, ...args: A) => Compilable<R>, arity = build.length - 1): CompiledOnce<A, R> {
-  const compiled = new WeakMap<Db, { sql: string; slots: ({ arg: number } | { value: unknown })[] }>();
+  const compiled = new WeakMap<object, { sql: string; slots: ({ arg: number } | { value: unknown })[] }>();
 
   const compile = (db: Db) => {
-    let entry = compiled.get(db);
+    // A transaction is a new Kysely object for every call of db.transaction(), but it shares its database's
+    // adapter (and compiler): keyed by the adapter, the statements of an order are compiled once, not per
+    // order. Plugins could rewrite the SQL, so a handle with plugins keeps a cache of its own.
+    const executor = db.getExecutor();
+    const key: object = executor.plugins.length ? db : executor.adapter;
+    let entry = compiled.get(key);
     if (entry) return entry;
     const markers = Array.from({ length: arity }, (_, i) => `\u0000compileOnce:${i}\u0000`);
     const query = build(db, ...(markers as A)).compile();
@@ -35,7 +40,7 @@ export function compileOnce<A extends Arg[], R>(build: (db: Db, ...args: A) => C
     const unbound = markers.findIndex((marker, i) => query.sql.includes(marker) || !slots.some((s) => 'arg' in s && s.arg === i));
     if (unbound >= 0) throw new Error(`compileOnce: argument ${unbound} is not a bound parameter of: ${query.sql}`);
     entry = { sql: query.sql, slots };
-    compiled.set(db, entry);
+    compiled.set(key, entry);
     return entry;
   };
 
