@@ -4,8 +4,8 @@ import type { AppContext } from '../context';
 import { conflict, tooManyRequests, unauthorized } from '../shared/errors';
 import { isUniqueViolation } from '../shared/db';
 import { type User, findCredentialsByEmail, insertUser, rolesByUser, toUser } from '../users/usersRepository';
-import { deleteSession, findSessionUser, insertSession, type SessionUser, touchSession } from './sessionsRepository';
-import { signToken, verifyToken } from './tokens';
+import { deleteSession, findSessionUser, insertSession, type SessionCheckedRead, type SessionUser, touchSession } from './sessionsRepository';
+import { signToken, type VerifiedToken, verifyToken } from './tokens';
 
 const TOUCH_EVERY_MS = 60_000;
 const INVALID_CREDENTIALS = 'invalid email or password';
@@ -101,9 +101,29 @@ export async function authenticate(ctx: AppContext, token: string): Promise<Sess
   const now = ctx.now();
   const user = await findSessionUser(ctx.db, claims.sessionId, now);
   if (!user || user.id !== claims.userId) return undefined;
-  // last_seen_at feeds active_users; writing it at most once a minute keeps reads read-only.
-  if (now - user.lastSeenAt > TOUCH_EVERY_MS) {
-    touchSession(ctx.db, user.sessionId, now).catch((error: unknown) => ctx.logger.warn({ type: 'db', err: error }, 'session touch failed'));
-  }
+  touchIfStale(ctx, user.sessionId, user.lastSeenAt, now);
   return user;
+}
+
+/**
+ * The caller's own rows, read in the statement that checks their session (see sessionCheckedRead), or
+ * undefined when the token is bad or expired or its session is gone: the same refusals as authenticate().
+ */
+export async function readOwnRows<A extends (string | number)[], R>(
+  ctx: AppContext,
+  claims: VerifiedToken,
+  read: SessionCheckedRead<A, R>,
+  ...args: A
+): Promise<{ userId: number; rows: Partial<R>[] } | undefined> {
+  const now = ctx.now();
+  const { rows } = await read.execute(ctx.db, claims.sessionId, now, claims.userId, ...args);
+  if (!rows.length) return undefined;
+  touchIfStale(ctx, claims.sessionId, Number(rows[0].session_last_seen_at), now);
+  return { userId: claims.userId, rows };
+}
+
+/** last_seen_at feeds active_users; writing it at most once a minute keeps reads read-only. */
+function touchIfStale(ctx: AppContext, sessionId: string, lastSeenAt: number, now: number): void {
+  if (now - lastSeenAt <= TOUCH_EVERY_MS) return;
+  touchSession(ctx.db, sessionId, now).catch((error: unknown) => ctx.logger.warn({ type: 'db', err: error }, 'session touch failed'));
 }

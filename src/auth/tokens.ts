@@ -2,7 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 interface TokenClaims { sub: string; sid: string; exp?: number }
-interface VerifiedToken { userId: number; sessionId: string; exp: number }
+interface RememberedToken extends VerifiedToken { exp: number }
 
 // Given a string, jsonwebtoken first tries to parse it as a PEM key (createPublicKey/createPrivateKey),
 // which throws for an HMAC secret, on every call: that exception was ~18% of the CPU of an authenticated
@@ -14,8 +14,8 @@ interface VerifiedToken { userId: number; sessionId: string; exp: number }
 // affected: the session behind the token is still looked up on every request. Only valid tokens are kept,
 // so only a logged-in client adds entries; the oldest go first past VERIFIED_MAX.
 const VERIFIED_MAX = 10_000;
-const secretKeys = new Map<string, { key: KeyObject; verified: Map<string, VerifiedToken> }>();
-function forSecret(secret: string): { key: KeyObject; verified: Map<string, VerifiedToken> } {
+const secretKeys = new Map<string, { key: KeyObject; verified: Map<string, RememberedToken> }>();
+function forSecret(secret: string): { key: KeyObject; verified: Map<string, RememberedToken> } {
   let entry = secretKeys.get(secret);
   if (!entry) {
     if (secretKeys.size >= 16) secretKeys.clear();
@@ -33,8 +33,14 @@ export function signToken(claims: { userId: number; sessionId: string }, secret:
   return jwt.sign({ sid: claims.sessionId }, hmacKey(secret), { algorithm: 'HS256', subject: String(claims.userId), expiresIn: ttlSeconds });
 }
 
+/** What a token whose signature and expiry checked says: whose it is and which session it names. */
+export interface VerifiedToken {
+  userId: number;
+  sessionId: string;
+}
+
 /** The session id of a valid token, or undefined. Only HS256 with our secret: no `alg: none`, no key confusion. */
-export function verifyToken(token: string, secret: string): { userId: number; sessionId: string } | undefined {
+export function verifyToken(token: string, secret: string): VerifiedToken | undefined {
   const { key, verified } = forSecret(secret);
   const known = verified.get(token);
   if (known) {

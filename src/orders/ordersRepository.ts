@@ -1,6 +1,7 @@
 import { MysqlAdapter, sql } from 'kysely';
 import type { Db } from '../shared/db';
 import { insertedId } from '../shared/db';
+import { sessionCheckedRead } from '../auth/sessionsRepository';
 import { compileOnce } from '../shared/db/compileOnce';
 import type { OrderStatus } from '../shared/db/schema';
 import { unitsToBtc } from '../shared/money';
@@ -189,38 +190,55 @@ export async function claimForRetry(db: Db, id: number, now: number): Promise<bo
 }
 
 /**
- * A diner's page of orders with their items in one query: the page is a derived table (its LIMIT counts
- * orders, not order × item rows) joined with the items. Only the columns the view shows are read (not
- * the pizza JWT, ~0.6 kB an order).
+ * A diner's page of orders with their items, as one derived table: the page is itself a derived table (its
+ * LIMIT counts orders, not order × item rows) joined with the items. Only the columns the view shows are
+ * read (not the pizza JWT, ~0.6 kB an order). Read through the caller's session check (one statement):
+ * only a diner reads their history.
  */
-const orderHistoryQuery = compileOnce((db: Db, dinerId: number, limit: number, offset: number) =>
-  db
-    .selectFrom(db.selectFrom('orders').select(['id', 'franchise_id', 'store_id', 'created_at', 'status']).where('diner_id', '=', dinerId).orderBy('id', 'desc').limit(limit).offset(offset).as('o'))
-    .leftJoin('order_items as i', 'i.order_id', 'o.id')
-    .select(['o.id as id', 'o.franchise_id as franchise_id', 'o.store_id as store_id', 'o.created_at as created_at', 'o.status as status'])
-    .select(['i.id as item_id', 'i.menu_id as menu_id', 'i.description as description', 'i.price_units as price_units']),
+export const ownOrderHistory = sessionCheckedRead(
+  (db: Db, dinerId: number, limit: number, offset: number) =>
+    db
+      .selectFrom(db.selectFrom('orders').select(['id', 'franchise_id', 'store_id', 'created_at', 'status']).where('diner_id', '=', dinerId).orderBy('id', 'desc').limit(limit).offset(offset).as('o'))
+      .leftJoin('order_items as i', 'i.order_id', 'o.id')
+      .select(['o.id as id', 'o.franchise_id as franchise_id', 'o.store_id as store_id', 'o.created_at as created_at', 'o.status as status'])
+      .select(['i.id as item_id', 'i.menu_id as menu_id', 'i.description as description', 'i.price_units as price_units'])
+      .as('x'),
+  2,
 );
 
-export async function orderHistory(db: Db, dinerId: number, page: { offset: number; limit: number }) {
-  const { rows } = await orderHistoryQuery.execute(db, dinerId, page.limit + 1, page.offset);
+type HistoryRow = {
+  id?: number | null;
+  franchise_id?: number | null;
+  store_id?: number | null;
+  created_at?: number | string | null;
+  status?: OrderStatus | null;
+  item_id?: number | null;
+  menu_id?: number | null;
+  description?: string | null;
+  price_units?: number | string | null;
+};
+
+/** The page of order views in `rows` (read with limit + 1 to answer `more`); a row without an order is skipped. */
+export function orderHistoryPage(rows: HistoryRow[], limit: number) {
+  const own = rows.filter((row): row is HistoryRow & { id: number; status: OrderStatus } => row.id !== null && row.id !== undefined && row.status != null);
   // Newest order first, its items in order: sorted here (an outer ORDER BY cost MariaDB a temporary table).
-  rows.sort((a, b) => Number(b.id) - Number(a.id) || Number(a.item_id ?? 0) - Number(b.item_id ?? 0));
+  own.sort((a, b) => Number(b.id) - Number(a.id) || Number(a.item_id ?? 0) - Number(b.item_id ?? 0));
   const orders: { order: Pick<OrderRecord, 'id' | 'franchiseId' | 'storeId' | 'createdAt' | 'status'>; items: OrderItemView[] }[] = [];
-  for (const row of rows) {
+  for (const row of own) {
     const id = Number(row.id);
     let entry = orders[orders.length - 1];
     if (entry?.order.id !== id) {
       entry = {
-        order: { id, franchiseId: nullableNumber(row.franchise_id), storeId: nullableNumber(row.store_id), createdAt: Number(row.created_at), status: row.status },
+        order: { id, franchiseId: nullableNumber(row.franchise_id ?? null), storeId: nullableNumber(row.store_id ?? null), createdAt: Number(row.created_at), status: row.status },
         items: [],
       };
       orders.push(entry);
     }
-    if (row.item_id !== null && row.menu_id !== null && row.description !== null && row.price_units !== null) {
+    if (row.item_id != null && row.menu_id != null && row.description != null && row.price_units != null) {
       entry.items.push({ id: Number(row.item_id), menuId: Number(row.menu_id), description: row.description, price: unitsToBtc(row.price_units) });
     }
   }
-  return { orders: orders.slice(0, page.limit).map((o) => toOrderView(o.order, o.items)), more: orders.length > page.limit };
+  return { orders: orders.slice(0, limit).map((o) => toOrderView(o.order, o.items)), more: orders.length > limit };
 }
 
 export async function recentFailures(db: Db, limit: number): Promise<OrderRecord[]> {

@@ -1,10 +1,15 @@
 import type { SessionUser } from '../auth/sessionsRepository';
+import type { VerifiedToken } from '../auth/tokens';
 
 declare global {
   namespace Express {
     interface Request {
       /** Set by the auth middleware when a valid, unrevoked bearer token came with the request. */
       user?: SessionUser;
+      /** A bearer token whose signature checked (auth.requireSignedToken); its session is not checked yet. */
+      signedToken?: VerifiedToken;
+      /** Set when a route read the caller's rows through auth.readOwn(), which checked the session. */
+      authenticatedUserId?: number;
       requestId: string;
       /** The client's address once worked out (see clientIp() in shared/http/middleware). */
       clientIp?: string;

@@ -148,6 +148,10 @@ describe('auth', () => {
       const me = await t.http.get('/api/user/me').set('Authorization', bearer(user));
       expect(me.status).toBe(401);
       expect(me.body).toEqual({ message: 'unauthorized' });
+      // The order history checks the session in its own statement (auth.readOwn), not in requireUser.
+      const history = await t.http.get('/api/order?page=1').set('Authorization', bearer(user));
+      expect(history.status).toBe(401);
+      expect(history.body).toEqual({ message: 'unauthorized' });
       const again = await t.http.delete('/api/auth').set('Authorization', bearer(user));
       expect(again.status).toBe(401);
     });
@@ -178,6 +182,9 @@ describe('auth', () => {
       const me = await t.http.get('/api/user/me').set('Authorization', `Bearer ${token}`);
       expect(me.status).toBe(401);
       expect(me.body).toEqual({ message: 'unauthorized' });
+      const history = await t.http.get('/api/order?page=1').set('Authorization', `Bearer ${token}`);
+      expect(history.status).toBe(401);
+      expect(history.body).toEqual({ message: 'unauthorized' });
       const logout = await t.http.delete('/api/auth').set('Authorization', `Bearer ${token}`);
       expect(logout.status).toBe(401);
     }

@@ -108,6 +108,56 @@ describe('ordering pizza', () => {
       expect(page2.body.more).toBe(false);
       expect(page2.body.orders.map((o: { id: number }) => o.id)).toEqual([ids[1], ids[0]]);
     });
+
+    test('when a diner has no orders, or asks past the last page, then 200 with no orders', async () => {
+      const none = await t.http.get('/api/order?page=1').set('Authorization', bearer(diner));
+      expect(none.status).toBe(200);
+      expect(none.body).toEqual({ dinerId: diner.id, orders: [], page: 1, more: false });
+
+      expect((await t.http.post('/api/order').set('Authorization', bearer(diner)).send(order(franchise))).status).toBe(200);
+      const past = await t.http.get('/api/order?page=2').set('Authorization', bearer(diner));
+      expect(past.body).toEqual({ dinerId: diner.id, orders: [], page: 2, more: false });
+    });
+
+    test('when an order has several items, then they come in the order they were ordered, with prices from the menu', async () => {
+      const placed = await t.http.post('/api/order').set('Authorization', bearer(diner)).send(order(franchise, [3, 1, 3]));
+      expect(placed.status).toBe(200);
+
+      const history = await t.http.get('/api/order?page=1').set('Authorization', bearer(diner));
+
+      expect(history.body.orders).toEqual([placed.body.order]);
+      expect(history.body.orders[0].items.map((i: { menuId: number }) => i.menuId)).toEqual([3, 1, 3]);
+    });
+
+    test('when the page is not a number, then an anonymous caller gets 401 before the 400 a diner gets', async () => {
+      const anonymous = await t.http.get('/api/order?page=abc');
+      expect(anonymous.status).toBe(401);
+      const signedIn = await t.http.get('/api/order?page=abc').set('Authorization', bearer(diner));
+      expect(signedIn.status).toBe(400);
+      expect(signedIn.body.message).toMatch(/page/);
+    });
+
+    test('when the diner was deleted, then their token reads no history', async () => {
+      const res = await t.http.delete(`/api/user/${diner.id}`).set('Authorization', bearer(admin));
+      expect(res.status).toBe(200);
+
+      const history = await t.http.get('/api/order?page=1').set('Authorization', bearer(diner));
+
+      expect(history.status).toBe(401);
+      expect(history.body).toEqual({ message: 'unauthorized' });
+    });
+
+    test('when a session was last seen over a minute ago, then reading the history marks it seen (active users)', async () => {
+      const sessions = () => t.ctx.db.selectFrom('sessions').select(['id', 'last_seen_at']).where('user_id', '=', diner.id).execute();
+      const longAgo = Date.now() - 10 * 60_000;
+      await t.ctx.db.updateTable('sessions').set({ last_seen_at: longAgo }).where('user_id', '=', diner.id).execute();
+
+      expect((await t.http.get('/api/order?page=1').set('Authorization', bearer(diner))).status).toBe(200);
+
+      // The touch is not awaited by the request.
+      for (let i = 0; i < 50 && Number((await sessions())[0].last_seen_at) === longAgo; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(Number((await sessions())[0].last_seen_at)).toBeGreaterThan(longAgo);
+    });
   });
 
   describe('factory chaos', () => {

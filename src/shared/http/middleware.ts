@@ -94,7 +94,7 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
         path: req.path,
         status: res.statusCode,
         latencyMs: Math.round(seconds * 1e6) / 1e3,
-        authorized: req.user !== undefined,
+        authorized: req.user !== undefined || req.authenticatedUserId !== undefined,
         ip: clientIp(req),
       };
       if (req.method !== 'GET' && req.body && typeof req.body === 'object') line.reqBody = req.body;
