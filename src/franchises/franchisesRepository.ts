@@ -1,4 +1,4 @@
-import type { AliasedSelectQueryBuilder } from 'kysely';
+import { type AliasedSelectQueryBuilder, sql } from 'kysely';
 import type { Db } from '../shared/db';
 import { insertedId } from '../shared/db';
 import { unitsToBtc } from '../shared/money';
@@ -34,54 +34,63 @@ const SOURCES = {
 } satisfies Record<string, FranchiseSource>;
 type SourceName = keyof typeof SOURCES;
 
-type StoreRow = { id: number; name: string; store_id: number | null; store_name: string | null; revenue_units?: string | number | null };
-type AdminRow = { franchise_id: number; id: number; name: string; email: string };
+type FranchiseRow = {
+  id: number;
+  name: string;
+  store_id: number | null;
+  store_name: string | null;
+  revenue_units?: string | number | null;
+  admin_id?: number | null;
+  admin_name?: string | null;
+  admin_email?: string | null;
+};
 
 /**
- * The franchises of a source with their stores (and, with admin detail, each store's revenue, kept on
- * the store as orders are fulfilled) in one query. The source is a derived table, so a LIMIT in
- * it counts franchises, not franchise × store rows. Rows are put in order here, not by an outer ORDER BY,
- * which made MariaDB copy them into a temporary table to sort on every request.
+ * The franchises of a source with their stores in one query. The source is a derived table, so a LIMIT in
+ * it counts franchises, not franchise × store rows. With admin detail, each store's revenue (kept on the
+ * store as orders are fulfilled) and, in the same statement, the franchise's admins: a second branch of a
+ * UNION ALL over the same source (franchisee grants by the (role, object_id) index, one row per admin),
+ * where a separate query cost every admin page a round trip. Rows are put in order here, not by an outer
+ * ORDER BY, which made MariaDB copy them into a temporary table to sort on every request.
  */
-function storesQuery(source: FranchiseSource, withAdminDetail: boolean) {
-  return compileOnce<Arg[], StoreRow>(
-    (db, ...args) =>
+function franchisesQuery(db: Db, source: FranchiseSource, args: Arg[], withAdminDetail: boolean) {
+  const stores = db
+    .selectFrom(source(db, ...args))
+    .leftJoin('stores as s', 's.franchise_id', 'f.id')
+    .select(['f.id as id', 'f.name as name', 's.id as store_id', 's.name as store_name']);
+  if (!withAdminDetail) return stores;
+  const none = <T>() => sql<T | null>`null`;
+  return stores
+    .select(['s.revenue_units as revenue_units', none<number>().as('admin_id'), none<string>().as('admin_name'), none<string>().as('admin_email')])
+    .unionAll(
       db
         .selectFrom(source(db, ...args))
-        .leftJoin('stores as s', 's.franchise_id', 'f.id')
-        .select(['f.id as id', 'f.name as name', 's.id as store_id', 's.name as store_name'])
-        .$if(withAdminDetail, (q) => q.select('s.revenue_units as revenue_units')),
-    source.length - 1,
-  );
+        .innerJoin('user_roles as r', (join) => join.onRef('r.object_id', '=', 'f.id').on('r.role', '=', 'franchisee'))
+        .innerJoin('users as u', 'u.id', 'r.user_id')
+        .select(['f.id as id', 'f.name as name', none<number>().as('store_id'), none<string>().as('store_name'), none<number>().as('revenue_units')])
+        .select(['u.id as admin_id', 'u.name as admin_name', 'u.email as admin_email']),
+    );
 }
 
 // Every (source, detail) combination compiled once: the list is read on every page of the frontend.
 const QUERIES = Object.fromEntries(
-  Object.entries(SOURCES).map(([name, source]) => [name, { stores: storesQuery(source, false), storesWithRevenue: storesQuery(source, true) }]),
-) as Record<SourceName, { stores: CompiledOnce<Arg[], StoreRow>; storesWithRevenue: CompiledOnce<Arg[], StoreRow> }>;
-
-/**
- * The franchisees of these franchises, by the (role, object_id) index. Joined with the derived page
- * instead, MariaDB scanned all of user_roles for every admin page.
- */
-async function adminsOf(db: Db, franchiseIds: number[]): Promise<AdminRow[]> {
-  if (!franchiseIds.length) return [];
-  return db
-    .selectFrom('user_roles as r')
-    .innerJoin('users as u', 'u.id', 'r.user_id')
-    .select(['r.object_id as franchise_id', 'u.id as id', 'u.name as name', 'u.email as email'])
-    .where('r.role', '=', 'franchisee')
-    .where('r.object_id', 'in', franchiseIds)
-    .orderBy('u.id')
-    .execute() as Promise<AdminRow[]>;
-}
+  Object.entries(SOURCES).map(([name, source]) => {
+    const compiled = (withAdminDetail: boolean) =>
+      compileOnce<Arg[], FranchiseRow>((db, ...args) => franchisesQuery(db, source, args, withAdminDetail) as never, source.length - 1);
+    return [name, { stores: compiled(false), storesWithRevenue: compiled(true) }];
+  }),
+) as Record<SourceName, { stores: CompiledOnce<Arg[], FranchiseRow>; storesWithRevenue: CompiledOnce<Arg[], FranchiseRow> }>;
 
 /** Franchise views from one source; rows become views here and nowhere else. */
 async function franchisesFrom(db: Db, sourceName: SourceName, args: Arg[], withAdminDetail: boolean): Promise<FranchiseView[]> {
   const queries = QUERIES[sourceName];
   const { rows } = await (withAdminDetail ? queries.storesWithRevenue : queries.stores).execute(db, ...args);
-  rows.sort((a, b) => Number(a.id) - Number(b.id) || Number(a.store_id ?? 0) - Number(b.store_id ?? 0));
+  return franchiseViews(rows, withAdminDetail);
+}
 
+/** Rows of franchisesQuery as views: franchises by id, each one's admins by user id, then its stores by id. */
+function franchiseViews(rows: FranchiseRow[], withAdminDetail: boolean): FranchiseView[] {
+  rows.sort((a, b) => Number(a.id) - Number(b.id) || Number(a.store_id ?? 0) - Number(b.store_id ?? 0) || Number(a.admin_id ?? 0) - Number(b.admin_id ?? 0));
   const byFranchise = new Map<number, FranchiseView>();
   for (const row of rows) {
     const id = Number(row.id);
@@ -90,13 +99,14 @@ async function franchisesFrom(db: Db, sourceName: SourceName, args: Arg[], withA
       franchise = { id, name: row.name, ...(withAdminDetail ? { admins: [] } : {}), stores: [] };
       byFranchise.set(id, franchise);
     }
+    if (withAdminDetail && row.admin_id != null && row.admin_name != null && row.admin_email != null) {
+      franchise.admins!.push({ id: Number(row.admin_id), name: row.admin_name, email: row.admin_email });
+      continue;
+    }
     if (row.store_id === null || row.store_name === null) continue;
     const store: StoreView = { id: Number(row.store_id), name: row.store_name };
     if (withAdminDetail) store.totalRevenue = unitsToBtc(row.revenue_units ?? 0);
     franchise.stores.push(store);
-  }
-  if (withAdminDetail) {
-    for (const a of await adminsOf(db, [...byFranchise.keys()])) byFranchise.get(Number(a.franchise_id))?.admins?.push({ id: Number(a.id), name: a.name, email: a.email });
   }
   return [...byFranchise.values()];
 }

@@ -105,6 +105,44 @@ describe('franchises', () => {
       });
     });
 
+    test('when an admin lists franchises with several admins and stores, or none, then each has its own, in id order, and a page counts franchises', async () => {
+      const prefix = unique('detail');
+      const [ann, bob, cat] = [await buildUser(t), await buildUser(t), await buildUser(t)];
+      const create = async (suffix: string, admins: TestUser[], stores: string[]) => {
+        const res = await createFranchise({ name: `${prefix}-${suffix}`, admins: admins.map((a) => ({ email: a.email })) });
+        expect(res.status).toBe(200);
+        const created: { id: number; name: string }[] = [];
+        for (const name of stores) created.push((await t.http.post(`/api/franchise/${res.body.id}/store`).set('Authorization', bearer(admin)).send({ name })).body);
+        return { id: res.body.id as number, name: `${prefix}-${suffix}`, stores: created.map((s) => ({ id: s.id, name: s.name, totalRevenue: 0 })) };
+      };
+      // Admins given out of id order; stores of the first franchise outnumber its admins and vice versa.
+      const a = await create('a', [cat, ann], ['north', 'south', 'east']);
+      const b = await create('b', [bob, ann, cat], ['only']);
+      const c = await create('c', [], []);
+      const d = await create('d', [bob], []);
+      const view = (u: TestUser) => ({ id: u.id, name: u.name, email: u.email });
+
+      const first = await list({ name: `${prefix}*`, limit: 2 }, admin);
+      const second = await list({ name: `${prefix}*`, limit: 2, page: 1 }, admin);
+
+      expect(first.body).toEqual({
+        franchises: [
+          { id: a.id, name: a.name, admins: [ann, cat].map(view), stores: a.stores },
+          { id: b.id, name: b.name, admins: [ann, bob, cat].map(view), stores: b.stores },
+        ],
+        more: true,
+      });
+      expect(second.body).toEqual({
+        franchises: [
+          { id: c.id, name: c.name, admins: [], stores: [] },
+          { id: d.id, name: d.name, admins: [view(bob)], stores: [] },
+        ],
+        more: false,
+      });
+      const anonymous = await list({ name: `${prefix}*`, limit: 2 });
+      expect(anonymous.body.franchises[0]).toEqual({ id: a.id, name: a.name, stores: a.stores.map(({ id, name }) => ({ id, name })) });
+    });
+
     test('when an admin lists with a stale token, then it is served as anonymous', async () => {
       const f = await buildFranchise(t);
       await t.http.delete('/api/auth').set('Authorization', bearer(f.admin));
