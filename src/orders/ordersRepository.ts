@@ -1,7 +1,7 @@
 import { MysqlAdapter, sql } from 'kysely';
+import { sessionCheckedRead } from '../auth/sessionsRepository';
 import type { Db } from '../shared/db';
 import { insertedId } from '../shared/db';
-import { sessionCheckedRead } from '../auth/sessionsRepository';
 import { compileOnce } from '../shared/db/compileOnce';
 import type { OrderStatus } from '../shared/db/schema';
 import { unitsToBtc } from '../shared/money';
