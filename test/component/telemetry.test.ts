@@ -80,6 +80,34 @@ describe('metrics move with what happens', () => {
     expect(line).toMatchObject({ method: 'GET', route: 'unmatched', status: 404, reqId: expect.any(String), latencyMs: expect.any(Number), authorized: false });
   });
 
+  test('when a signed-in diner reads their profile and their order history, then the access lines say authorized, with full paths', async () => {
+    const user = await buildUser(t);
+    await t.http.get('/api/user/me').set('Authorization', bearer(user));
+    // The history checks the session in its own statement (auth.readOwn), not through requireUser.
+    await t.http.get('/api/order?page=1').set('Authorization', bearer(user));
+    await t.http.get('/api/order?page=1');
+
+    const lines = t.logs().filter((l) => l.type === 'http' && (l.route === '/api/user/me' || l.route === '/api/order'));
+    expect(lines.slice(-3).map((l) => [l.route, l.path, l.status, l.authorized])).toEqual([
+      ['/api/user/me', '/api/user/me', 200, true],
+      ['/api/order', '/api/order', 200, true],
+      ['/api/order', '/api/order', 401, false],
+    ]);
+  });
+
+  test('when a request fails inside a router (401 before the handler, 400 from validation), then its route label is still the route', async () => {
+    const user = await buildUser(t);
+    await t.http.post('/api/order').send({});
+    await t.http.post('/api/order').set('Authorization', bearer(user)).send({ franchiseId: 'x' });
+    await t.http.put(`/api/user/${user.id}`).set('Authorization', bearer(user)).send({ email: 'not an email' });
+
+    const text = (await t.http.get('/metrics')).text;
+    expect(text).toContain('http_requests_total{method="POST",route="/api/order",status_code="401"}');
+    expect(text).toContain('http_requests_total{method="POST",route="/api/order",status_code="400"}');
+    expect(text).toContain('http_requests_total{method="PUT",route="/api/user/:userId",status_code="400"}');
+    expect(text).not.toMatch(/route="\/",status_code="40/);
+  });
+
   test('when METRICS_TOKEN is set, then /metrics needs it', async () => {
     const secured = await buildTestApp({ env: { METRICS_TOKEN: 'metrics-token-1234' } });
     try {

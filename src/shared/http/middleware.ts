@@ -44,7 +44,18 @@ export function chain(...handlers: RequestHandler[]): RequestHandler {
 }
 
 /** The route template (never the raw URL) keeps metric labels bounded: `/api/franchise/:franchiseId`. */
+/** The request's path from the root (req.path is relative to the router that answers). */
+function fullPath(req: Request): string {
+  const url = req.originalUrl;
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 export function routeLabel(req: Request): string {
+  // A catalogued route carries its full template (see RouteCatalogue): when a request fails inside a
+  // mounted router, the error leaves the router, which restores req.baseUrl to '' before the answer.
+  const label = (req.route as { label?: string } | undefined)?.label;
+  if (label !== undefined) return label;
   const path = req.route?.path;
   if (typeof path !== 'string') return 'unmatched';
   // A router's own root ('/' under /api/order) is labelled as the prefix itself, as the docs name it.
@@ -91,7 +102,7 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
         reqId: req.requestId,
         method: req.method,
         route: labels.route,
-        path: req.path,
+        path: fullPath(req),
         status: res.statusCode,
         latencyMs: Math.round(seconds * 1e6) / 1e3,
         authorized: req.user !== undefined || req.authenticatedUserId !== undefined,
@@ -238,7 +249,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.error({ type: 'db', err: error, reqId: req.requestId }, 'database unavailable');
       appError = serviceUnavailable('service temporarily unavailable, try again shortly');
     } else {
-      logger.error({ type: 'error', err: error, reqId: req.requestId, method: req.method, path: req.path }, 'unhandled error');
+      logger.error({ type: 'error', err: error, reqId: req.requestId, method: req.method, path: fullPath(req) }, 'unhandled error');
       appError = internal();
     }
     res.locals.errorMessage = appError.message;

@@ -74,7 +74,8 @@ export class RouteCatalogue {
   router(prefix: string, specs: RouteSpec<any, any, any>[]): MountedRoutes {
     const router = Router();
     for (const spec of specs) {
-      this.routes.push({ ...spec, path: (prefix + spec.path).replace(/(.)\/$/, '$1') });
+      const fullPath = (prefix + spec.path).replace(/(.)\/$/, '$1');
+      this.routes.push({ ...spec, path: fullPath });
       const handler = async (req: Request, res: Response, _next: NextFunction) => {
         // Only what the spec declares is read: `req.query` parses the query string on first access.
         const input = {
@@ -88,7 +89,10 @@ export class RouteCatalogue {
         sendJson(res, spec.status ?? 200, result instanceof RawJson ? result.text : JSON.stringify(result));
       };
       const method = spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
-      router[method](spec.path, ...(spec.before ?? []), handler);
+      const route = router.route(spec.path);
+      route[method](...(spec.before ?? []), handler);
+      // The metrics' route label, kept on the route (req.route) so that it is right on error answers too.
+      Object.assign(route, { label: fullPath });
     }
     return { prefix, router };
   }
