@@ -43,7 +43,6 @@ export function chain(...handlers: RequestHandler[]): RequestHandler {
   };
 }
 
-/** The route template (never the raw URL) keeps metric labels bounded: `/api/franchise/:franchiseId`. */
 /** The request's path from the root (req.path is relative to the router that answers). */
 function fullPath(req: Request): string {
   const url = req.originalUrl;
@@ -51,6 +50,7 @@ function fullPath(req: Request): string {
   return query < 0 ? url : url.slice(0, query);
 }
 
+/** The route template (never the raw URL) keeps metric labels bounded: `/api/franchise/:franchiseId`. */
 export function routeLabel(req: Request): string {
   // A catalogued route carries its full template (see RouteCatalogue): when a request fails inside a
   // mounted router, the error leaves the router, which restores req.baseUrl to '' before the answer.
