@@ -40,7 +40,6 @@ export async function findSessionUser(db: Db, sessionId: string, now: number): P
 
 /** The session columns a session-checked read adds to each of its rows. */
 export interface SessionColumns {
-  session_user_id: number;
   session_last_seen_at: number | string;
 }
 
@@ -62,7 +61,7 @@ export function sessionCheckedRead<A extends ReadArg[], R>(read: OwnRows<A, R>, 
         .selectFrom('sessions as s')
         .leftJoin(read(db, userId, ...args), (join) => join.onTrue())
         .selectAll('x')
-        .select(['s.user_id as session_user_id', 's.last_seen_at as session_last_seen_at'])
+        .select('s.last_seen_at as session_last_seen_at')
         .where('s.id', '=', sessionId)
         .where('s.expires_at', '>', now)
         .where('s.user_id', '=', userId),

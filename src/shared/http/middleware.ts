@@ -56,10 +56,9 @@ export function routeLabel(req: Request): string {
   // mounted router, the error leaves the router, which restores req.baseUrl to '' before the answer.
   const label = (req.route as { label?: string } | undefined)?.label;
   if (label !== undefined) return label;
+  // Routes outside the catalogue (health, metrics, docs) are registered on the app itself.
   const path = req.route?.path;
-  if (typeof path !== 'string') return 'unmatched';
-  // A router's own root ('/' under /api/order) is labelled as the prefix itself, as the docs name it.
-  return path === '/' && req.baseUrl ? req.baseUrl : req.baseUrl + path;
+  return typeof path === 'string' ? req.baseUrl + path : 'unmatched';
 }
 
 /**
