@@ -146,11 +146,3 @@ export async function deleteStore(db: Db, franchiseId: number, storeId: number):
   return Number(result.numDeletedRows) > 0;
 }
 
-const storeInFranchiseQuery = compileOnce((db: Db, franchiseId: number, storeId: number) =>
-  db.selectFrom('stores').select('id').where('id', '=', storeId).where('franchise_id', '=', franchiseId),
-);
-
-/** Checked on every order. */
-export async function storeInFranchise(db: Db, franchiseId: number, storeId: number): Promise<boolean> {
-  return (await storeInFranchiseQuery.execute(db, franchiseId, storeId)).rows.length > 0;
-}

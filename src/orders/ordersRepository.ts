@@ -1,8 +1,8 @@
-import { MysqlAdapter, sql } from 'kysely';
 import { sessionCheckedRead } from '../auth/sessionsRepository';
-import type { Db } from '../shared/db';
+import { MysqlAdapter, sql, type Compilable } from 'kysely';
+import type { DatabaseFeatures, Db } from '../shared/db';
 import { insertedId } from '../shared/db';
-import { compileOnce } from '../shared/db/compileOnce';
+import { compileOnce, type CompiledOnce } from '../shared/db/compileOnce';
 import type { OrderStatus } from '../shared/db/schema';
 import { unitsToBtc } from '../shared/money';
 
@@ -57,22 +57,58 @@ export function toOrderView(order: Pick<OrderRecord, 'id' | 'franchiseId' | 'sto
 }
 
 // The statements of every order, compiled once (see compileOnce).
+// The order is written only when its store belongs to the franchise: the row is selected from the store's
+// own row, so checking the store costs no statement of its own (no row inserted: no such store there).
 const insertOrderQuery = compileOnce((db: Db, dinerId: number, franchiseId: number, storeId: number, now: number, totalUnits: number, idempotencyKey: string | null) =>
-  db.insertInto('orders').values({
-    diner_id: dinerId,
-    franchise_id: franchiseId,
-    store_id: storeId,
-    created_at: now,
-    updated_at: now,
-    status: 'pending',
-    total_units: totalUnits,
-    idempotency_key: idempotencyKey,
-    attempts: 0,
-  }),
+  db
+    .insertInto('orders')
+    .columns(['diner_id', 'franchise_id', 'store_id', 'created_at', 'updated_at', 'status', 'total_units', 'idempotency_key', 'attempts'])
+    .expression((eb) =>
+      eb
+        .selectFrom('stores')
+        .select([
+          eb.val(dinerId).as('diner_id'),
+          'franchise_id',
+          'id',
+          eb.val(now).as('created_at'),
+          eb.val(now).as('updated_at'),
+          eb.val('pending').as('status'),
+          eb.val(totalUnits).as('total_units'),
+          eb.val(idempotencyKey).as('idempotency_key'),
+          eb.lit(0).as('attempts'),
+        ])
+        .where('id', '=', storeId)
+        .where('franchise_id', '=', franchiseId),
+    ),
 );
-const itemsOfOrderQuery = compileOnce((db: Db, orderId: number) =>
-  db.selectFrom('order_items').select(['id', 'order_id', 'menu_id', 'description', 'price_units']).where('order_id', '=', orderId).orderBy('id'),
-);
+const itemColumns = ['id', 'menu_id', 'description', 'price_units'] as const;
+type ItemArgs = (number | string)[];
+const insertItemsQueries = new Map<string, CompiledOnce<ItemArgs, ItemRow>>();
+/**
+ * The items of an order, in one multi-row INSERT, compiled once per item count (1 to 20). Where the server
+ * has `INSERT … RETURNING` (MariaDB 10.5+, SQLite) it also answers their ids; elsewhere they are read back
+ * (itemsOfOrderQuery): a multi-row insert reports only the first id, and MySQL does not promise the rest
+ * are consecutive.
+ */
+function insertItemsQuery(count: number, returning: boolean): CompiledOnce<ItemArgs, ItemRow> {
+  const key = `${count}:${returning}`;
+  let query = insertItemsQueries.get(key);
+  if (!query) {
+    query = compileOnce((db: Db, ...args: ItemArgs) => {
+      const rows = Array.from({ length: count }, (_, i) => ({
+        order_id: args[0] as number,
+        menu_id: args[1 + 3 * i] as number,
+        description: args[2 + 3 * i] as string,
+        price_units: args[3 + 3 * i] as number,
+      }));
+      const insert = db.insertInto('order_items').values(rows);
+      return (returning ? insert.returning(itemColumns) : insert) as Compilable<ItemRow>;
+    }, 1 + 3 * count);
+    insertItemsQueries.set(key, query);
+  }
+  return query;
+}
+const itemsOfOrderQuery = compileOnce((db: Db, orderId: number) => db.selectFrom('order_items').select(itemColumns).where('order_id', '=', orderId).orderBy('id'));
 // Fulfilling an order adds its total to its store's revenue_units (what the admin franchise list shows),
 // only on the way into 'fulfilled', so a repeated call (settle() retrying after a lost answer) adds nothing.
 // MariaDB/MySQL: one multi-table UPDATE (no extra round trip per order; Kysely's builder types only the
@@ -84,6 +120,13 @@ const markFulfilledQuery = compileOnce((db: Db, id: number, jwt: string, reportU
     .where('id', '=', id)
     .where('status', '!=', 'fulfilled'),
 );
+const markFulfilledWithRevenueQuery = compileOnce((db: Db, id: number, jwt: string, reportUrl: string | null, now: number) => ({
+  compile: () =>
+    sql`update orders o left join stores s on s.id = o.store_id
+      set o.status = 'fulfilled', o.jwt = ${jwt}, o.report_url = ${reportUrl}, o.failure_reason = null, o.failure_message = null,
+        o.factory_status = 200, o.updated_at = ${now}, o.attempts = o.attempts + 1, s.revenue_units = s.revenue_units + o.total_units
+      where o.id = ${id} and o.status <> 'fulfilled'`.compile(db),
+}));
 const addToStoreRevenueQuery = compileOnce((db: Db, orderId: number) =>
   db
     .updateTable('stores')
@@ -94,20 +137,25 @@ const addToStoreRevenueQuery = compileOnce((db: Db, orderId: number) =>
 type ItemRow = { id: number; menu_id: number; description: string; price_units: number };
 const itemView = (r: ItemRow): OrderItemView => ({ id: Number(r.id), menuId: Number(r.menu_id), description: r.description, price: unitsToBtc(r.price_units) });
 
-/** Writes the order as pending with its items; returns the record and the items as the API shows them. */
+/**
+ * Writes the order as pending with its items (run it in a transaction); returns the record and the items
+ * as the API shows them, or undefined, having written nothing, when the store is not in that franchise.
+ */
 export async function insertPendingOrder(
   db: Db,
   order: { dinerId: number; franchiseId: number; storeId: number; idempotencyKey?: string; items: { menuId: number; description: string; priceUnits: number }[] },
   now: number,
-): Promise<{ record: OrderRecord; items: OrderItemView[] }> {
+  features: DatabaseFeatures,
+): Promise<{ record: OrderRecord; items: OrderItemView[] } | undefined> {
   const totalUnits = order.items.reduce((sum, item) => sum + item.priceUnits, 0);
-  const id = insertedId(await insertOrderQuery.execute(db, order.dinerId, order.franchiseId, order.storeId, now, totalUnits, order.idempotencyKey ?? null));
-  await db
-    .insertInto('order_items')
-    .values(order.items.map((item) => ({ order_id: id, menu_id: item.menuId, description: item.description, price_units: item.priceUnits })))
-    .execute();
-  // Item ids are read back: a multi-row insert reports only the first id, and MySQL does not promise the rest are consecutive.
-  const items = (await itemsOfOrderQuery.execute(db, id)).rows.map(itemView);
+  const inserted = await insertOrderQuery.execute(db, order.dinerId, order.franchiseId, order.storeId, now, totalUnits, order.idempotencyKey ?? null);
+  if (!inserted.numAffectedRows) return undefined;
+  const id = insertedId(inserted);
+  const insertItems = insertItemsQuery(order.items.length, features.insertReturning);
+  const { rows: returned } = await insertItems.execute(db, id, ...order.items.flatMap((item) => [item.menuId, item.description, item.priceUnits]));
+  const rows = features.insertReturning ? returned : (await itemsOfOrderQuery.execute(db, id)).rows;
+  // In insertion order: SQLite does not promise RETURNING's row order.
+  const items = rows.map(itemView).sort((a, b) => a.id - b.id);
   const record: OrderRecord = {
     id,
     dinerId: order.dinerId,
@@ -148,10 +196,7 @@ export async function itemsOfOrders(db: Db, orderIds: number[]): Promise<Map<num
 
 export async function markFulfilled(db: Db, id: number, jwt: string, reportUrl: string | null, now: number): Promise<void> {
   if (db.getExecutor().adapter instanceof MysqlAdapter) {
-    await sql`update orders o left join stores s on s.id = o.store_id
-      set o.status = 'fulfilled', o.jwt = ${jwt}, o.report_url = ${reportUrl}, o.failure_reason = null, o.failure_message = null,
-        o.factory_status = 200, o.updated_at = ${now}, o.attempts = o.attempts + 1, s.revenue_units = s.revenue_units + o.total_units
-      where o.id = ${id} and o.status <> 'fulfilled'`.execute(db);
+    await markFulfilledWithRevenueQuery.execute(db, id, jwt, reportUrl, now);
     return;
   }
   await db.transaction().execute(async (trx) => {

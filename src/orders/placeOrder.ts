@@ -4,7 +4,6 @@ import type { AppContext } from '../context';
 import { redactReportUrl } from '../factory/redact';
 import type { FactoryOutcome } from '../factory/types';
 import type { MenuCache } from '../menu/menuService';
-import { storeInFranchise } from '../franchises/franchisesRepository';
 import { isConnectionError, isUniqueViolation } from '../shared/db';
 import { AppError, badRequest, conflict, notFound } from '../shared/errors';
 import { unitsToBtc } from '../shared/money';
@@ -52,9 +51,9 @@ async function answerFor(ctx: AppContext, order: OrderRecord): Promise<PlacedOrd
 }
 
 /**
- * Place an order: validate it against the menu (priced from the menu cache) and the store, write it
- * as pending, ask the factory, and record the final state. Whatever the factory does, the order ends
- * fulfilled or failed.
+ * Place an order: validate it against the menu (priced from the menu cache), write it as pending if its
+ * store is in the franchise, ask the factory, and record the final state. Whatever the factory does, the
+ * order ends fulfilled or failed.
  */
 export async function placeOrder(ctx: AppContext, menu: MenuCache, diner: SessionUser, input: OrderInput, idempotencyKey?: string): Promise<PlacedOrder> {
   if (idempotencyKey) {
@@ -62,7 +61,6 @@ export async function placeOrder(ctx: AppContext, menu: MenuCache, diner: Sessio
     if (previous) return answerFor(ctx, previous);
   }
 
-  if (!(await storeInFranchise(ctx.db, input.franchiseId, input.storeId))) throw notFound('store not found in that franchise');
   const menuItems = await menu.itemsByIds(input.items.map((i) => i.menuId));
   const items = input.items.map((item, index) => {
     const entry = menuItems.get(item.menuId);
@@ -73,7 +71,7 @@ export async function placeOrder(ctx: AppContext, menu: MenuCache, diner: Sessio
   let placed: Awaited<ReturnType<typeof orders.insertPendingOrder>>;
   try {
     placed = await ctx.db.transaction().execute((trx) =>
-      orders.insertPendingOrder(trx, { dinerId: diner.id, franchiseId: input.franchiseId, storeId: input.storeId, idempotencyKey, items }, ctx.now()),
+      orders.insertPendingOrder(trx, { dinerId: diner.id, franchiseId: input.franchiseId, storeId: input.storeId, idempotencyKey, items }, ctx.now(), ctx.database.features),
     );
   } catch (error) {
     // The same key raced in from a concurrent request: answer with that request's order.
@@ -83,6 +81,7 @@ export async function placeOrder(ctx: AppContext, menu: MenuCache, diner: Sessio
     }
     throw error;
   }
+  if (!placed) throw notFound('store not found in that franchise');
   return fulfil(ctx, diner, placed.record, placed.items);
 }
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { currentBackend } from '../helpers/database';
 import { bearer, buildAdmin, buildFranchise, buildTestApp, buildUser, FACTORY_ADMIN_KEY, FACTORY_API_KEY, metricValue, unique, type TestApp, type TestUser } from '../helpers/app';
 import { insertMenuItem } from '../../src/menu/menuRepository';
 
@@ -58,10 +60,19 @@ describe('ordering pizza', () => {
       expect(res.body.message).toMatch(/items\.1\.menuId/);
     });
 
-    test('when the store belongs to another franchise, then 404', async () => {
+    test('when the store belongs to another franchise or does not exist, then 404 and nothing is written', async () => {
       const other = await buildFranchise(t, { admin });
-      const res = await t.http.post('/api/order').set('Authorization', bearer(diner)).send({ franchiseId: franchise.id, storeId: other.store.id, items: [{ menuId: 1 }] });
-      expect(res.status).toBe(404);
+      const before = await orderRows(t);
+      const itemsBefore = await t.ctx.db.selectFrom('order_items').select('id').execute();
+      for (const storeId of [other.store.id, 999_999]) {
+        const res = await t.http.post('/api/order').set('Authorization', bearer(diner)).send({ franchiseId: franchise.id, storeId, items: [{ menuId: 1 }] });
+        expect(res.status).toBe(404);
+        expect(res.body.message).toMatch(/store not found/);
+      }
+      expect(await orderRows(t)).toEqual(before);
+      expect(await t.ctx.db.selectFrom('order_items').select('id').execute()).toHaveLength(itemsBefore.length);
+      // The right store still takes the next order.
+      expect((await t.http.post('/api/order').set('Authorization', bearer(diner)).send(order(other))).status).toBe(200);
     });
 
     test('when anonymous, then 401', async () => {
@@ -88,6 +99,34 @@ describe('ordering pizza', () => {
       expect(res.status).toBe(200);
       expect(res.body.order.items[0]).toMatchObject({ menuId: id, price: 0.00123456 });
     });
+
+  describe('the items of an order', () => {
+    test('the database answers the item ids itself where it can (SQLite, MariaDB 10.5+)', async () => {
+      const { rows } = await sql<{ version: string }>`select ${sql.raw(currentBackend() === 'sqlite' ? 'sqlite_version()' : 'version()')} as version`.execute(t.ctx.db);
+      expect(t.database.features.insertReturning).toBe(currentBackend() === 'sqlite' || /mariadb/i.test(rows[0].version));
+    });
+
+    test.each([true, false])('come back with their ids in the order given, as history shows them (INSERT … RETURNING: %s)', async (returning) => {
+      const saved = t.database.features.insertReturning;
+      t.database.features.insertReturning = returning;
+      try {
+        const res = await t.http.post('/api/order').set('Authorization', bearer(diner)).send(order(franchise, [3, 1, 2, 1]));
+        expect(res.status).toBe(200);
+        const items = res.body.order.items as { id: number; menuId: number; price: number }[];
+        expect(items.map((i) => i.menuId)).toEqual([3, 1, 2, 1]);
+        const ids = items.map((i) => i.id);
+        expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+        expect(new Set(ids).size).toBe(4);
+        const stored = await t.ctx.db.selectFrom('order_items').select(['id', 'menu_id']).where('order_id', '=', res.body.order.id).orderBy('id').execute();
+        expect(stored.map((r) => [Number(r.id), Number(r.menu_id)])).toEqual(items.map((i) => [i.id, i.menuId]));
+
+        const history = await t.http.get('/api/order').set('Authorization', bearer(diner));
+        expect(history.body.orders.find((o: { id: number }) => o.id === res.body.order.id).items).toEqual(items);
+      } finally {
+        t.database.features.insertReturning = saved;
+      }
+    });
+  });
 
   describe('history', () => {
     test('when a diner has 12 orders, then pages of 10 newest first with more, and only their own', async () => {

@@ -9,13 +9,22 @@ import type { Database } from './schema';
 
 export type Db = Kysely<Database>;
 
+/** What the database server can do beyond the SQL both dialects share. */
+export interface DatabaseFeatures {
+  /** `INSERT … RETURNING`: SQLite 3.35+, MariaDB 10.5+; not MySQL. */
+  insertReturning: boolean;
+}
+
 export interface DatabaseHandle {
   db: Db;
   kind: DatabaseConfig['kind'];
+  /** Known once migrate() has run (SQLite: at once); until then, only what every supported server has. */
+  features: DatabaseFeatures;
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
   /** Connections in use and idle (MySQL pool); SQLite has one connection. */
   poolStats(): { inUse: number; idle: number };
+  /** Brings the schema up to date and learns the server's features. */
   migrate(): Promise<void>;
   close(): Promise<void>;
 }
@@ -28,6 +37,7 @@ interface PoolInternals {
 export function openDatabase(config: DatabaseConfig, options: { poolSize?: number; timeoutMs?: number } = {}): DatabaseHandle {
   let db: Db;
   let poolStats: DatabaseHandle['poolStats'];
+  const features: DatabaseFeatures = { insertReturning: false };
   if (config.kind === 'sqlite') {
     if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });
     const sqlite = new SqliteDatabase(config.file);
@@ -38,6 +48,7 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
     // Kysely's SQLite driver prepares every statement on every call; the service runs a few dozen
     // distinct statements, so each is compiled by SQLite once and reused (better-sqlite3 statements
     // are reusable, and the driver runs one query at a time).
+    features.insertReturning = versionAtLeast(String(sqlite.prepare('select sqlite_version()').pluck().get()), [3, 35]);
     const statements = new Map<string, SqliteDatabase.Statement>();
     const database = {
       prepare(text: string) {
@@ -84,6 +95,7 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
   return {
     db,
     kind: config.kind,
+    features,
     poolStats,
     async ping() {
       await sql`select 1`.execute(db);
@@ -95,11 +107,25 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
       if (error || failed) {
         throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${error instanceof Error ? error.message : String(error ?? '')}`);
       }
+      if (config.kind === 'mysql') {
+        const { rows } = await sql<{ version: string }>`select version() as version`.execute(db);
+        features.insertReturning = mariadbAtLeast(rows[0]?.version ?? '', [10, 5]);
+      }
     },
     async close() {
       await db.destroy();
     },
   };
+}
+
+function versionAtLeast(version: string, minimum: [number, number]): boolean {
+  const [major = 0, minor = 0] = version.split('.').map((part) => Number.parseInt(part, 10));
+  return major > minimum[0] || (major === minimum[0] && minor >= minimum[1]);
+}
+
+/** `version()` of a MariaDB server reads like `10.11.19-MariaDB-0+deb12u1`; MySQL's has no `MariaDB`. */
+export function mariadbAtLeast(version: string, minimum: [number, number]): boolean {
+  return /mariadb/i.test(version) && versionAtLeast(version, minimum);
 }
 
 /** Kysely reports insert ids as bigint on both dialects. */
