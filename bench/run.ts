@@ -10,9 +10,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { openBulkSeeder } from './lib/bulkSeed';
-import { BENCH_BCRYPT_ROUNDS as BCRYPT_ROUNDS, BENCH_POOL_SIZE as POOL_SIZE, benchServiceEnv, buildForBench, compiledEntry, PROFILE_DIR, ROOT, spawnServer, type ChildServer } from './lib/children';
+import { BENCH_BCRYPT_ROUNDS as BCRYPT_ROUNDS, BENCH_POOL_SIZE as POOL_SIZE, benchServiceEnv, buildForBench, compiledEntry, PROFILE_DIR, ROOT, spawnServer, treeCpuSeconds, type ChildServer } from './lib/children';
 import { machineInfo } from './lib/machine';
-import { createBenchDatabase, type BenchDatabase } from './lib/mysqlAdmin';
+import { createBenchDatabase, localDatabaseServerPid, type BenchDatabase } from './lib/mysqlAdmin';
 import { parseOptions, type BackendName, type BenchOptions } from './lib/options';
 import { Progress } from './lib/progress';
 import { markdown, OLD_SERVICE_ORDER_RPS, printTable, writeJson, writeMarkdown, type BackendReport, type FullReport, type ScaleRow, type ScenarioResult } from './lib/report';
@@ -66,7 +66,19 @@ async function benchBackend(backend: BackendName, options: BenchOptions, progres
   const serviceEnv = (extra: Record<string, string> = {}) => benchServiceEnv({ databaseUrl, dataDir: logDir, jwtSecret: randomSecret, admin, extra });
   // Processes holding a database pool right now, for the connection bound.
   const pools = new Map<ChildServer, number>();
-  const runner = new Runner(options, progress, `[${backend}]`, mysql ? { dbConnections: () => mysql!.connections(), dbBound: () => POOL_SIZE * [...pools.values()].reduce((a, b) => a + b, 0) } : {});
+  const serverPid = mysql ? localDatabaseServerPid(options.mysqlUrl) : undefined;
+  const runner = new Runner(
+    options,
+    progress,
+    `[${backend}]`,
+    mysql
+      ? {
+          dbConnections: () => mysql!.connections(),
+          dbBound: () => POOL_SIZE * [...pools.values()].reduce((a, b) => a + b, 0),
+          dbCpuSeconds: serverPid === undefined ? undefined : () => treeCpuSeconds(serverPid),
+        }
+      : {},
+  );
   const started: ChildServer[] = [];
   const start = async (name: string, entry: string, env: Record<string, string>, poolProcesses: number, portEnv?: string) => {
     const server = await spawnServer({ name: `${backend}-${name}`, entry, env, logDir, profileDir, portEnv });
@@ -169,6 +181,7 @@ async function benchBackend(backend: BackendName, options: BenchOptions, progres
           title: 'POST /api/order, factory in its own process',
           group: 'api',
           server: withFactory,
+          companions: [{ name: 'factory', cpuSeconds: () => factory.cpuSeconds() }],
           shape: shapes.placeOrder(data),
         }),
       );

@@ -31,6 +31,10 @@ export interface LoadResult {
    * moves when other work competes for the cores, so it is the figure to compare on a noisy machine.
    */
   cpuMsPerRequest?: number;
+  /** The database server's CPU per answered request (MariaDB on this machine; SQLite's is in the service's). */
+  dbCpuMsPerRequest?: number;
+  /** CPU per answered request of other processes the requests make work for (the factory simulator). */
+  companionCpuMsPerRequest?: Record<string, number>;
 }
 
 export function runLoad(spec: LoadSpec, onTick?: (elapsedSec: number, completed: number) => void): Promise<LoadResult> {

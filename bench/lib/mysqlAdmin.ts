@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, type Connection } from 'mysql2/promise';
 
 function serverOptions(serverUrl: string) {
@@ -40,3 +41,26 @@ export async function createBenchDatabase(serverUrl: string) {
 }
 
 export type BenchDatabase = Awaited<ReturnType<typeof createBenchDatabase>>;
+
+/**
+ * The pid of the MariaDB/MySQL server when it runs on this machine (the URL names a loopback address and
+ * exactly one mariadbd or mysqld process is found in /proc), so its CPU per request can be reported.
+ */
+export function localDatabaseServerPid(serverUrl: string): number | undefined {
+  const host = new URL(serverUrl).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) return undefined;
+  const found: number[] = [];
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (/^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) found.push(Number(entry));
+      } catch {
+        // The process ended while the list was read.
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return found.length === 1 ? found[0] : undefined;
+}

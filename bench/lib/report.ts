@@ -83,13 +83,22 @@ const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.i
 const ratio = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : `${(n * 100).toFixed(0)}%`);
 const targetCell = (t: Target | undefined) => (t ? `${t.met ? 'met' : 'MISSED'}: ${t.text}` : '');
 
+/** MariaDB's own CPU per request is a column when it was measured (a server on this machine). */
+const hasDbCpu = (report: BackendReport) => report.scenarios.some((s) => s.result.dbCpuMsPerRequest !== undefined);
+
+function header(report: BackendReport): string[] {
+  return ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', ...(hasDbCpu(report) ? ['DB CPU ms/req'] : []), 'errors', 'non-2xx', 'vs bare Express', 'vs pooled query', 'target'];
+}
+
 function tableRows(report: BackendReport): string[][] {
+  const db = hasDbCpu(report);
   return report.scenarios.map((s) => [
     s.title,
     fmt(s.result.reqPerSec),
     fmt(s.result.p50, 1),
     fmt(s.result.p99, 1),
     fmt(s.result.cpuMsPerRequest, 3),
+    ...(db ? [fmt(s.result.dbCpuMsPerRequest, 3)] : []),
     String(s.result.errors),
     String(s.result.non2xx),
     ratio(s.ratioBaseline),
@@ -98,13 +107,12 @@ function tableRows(report: BackendReport): string[][] {
   ]);
 }
 
-const HEADER = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'errors', 'non-2xx', 'vs bare Express', 'vs pooled query', 'target'];
-
 export function printTable(report: BackendReport): void {
-  const rows = [HEADER, ...tableRows(report)];
-  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
-  const line = (r: string[]) => r.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ');
+  const head = header(report);
+  const rows = [head, ...tableRows(report)];
+  const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  // Every column but the first (scenario) and the last (target) is a number.
+  const line = (r: string[]) => r.map((cell, i) => (i > 0 && i < head.length - 1 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ');
   console.log(`\n${report.backend.toUpperCase()}${report.databaseVersion ? ` (${report.databaseVersion})` : ''}`);
   console.log(line(rows[0]));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -179,7 +187,7 @@ export function markdown(report: FullReport): string {
   for (const b of report.backends) {
     out.push('', `#### ${b.backend === 'mysql' ? `MariaDB${b.databaseVersion ? ` ${b.databaseVersion}` : ''}` : 'SQLite (better-sqlite3)'}`, '');
     if (b.seed) out.push(`Dataset (seeded through the API in ${b.seed.seconds.toFixed(0)} s): ${b.seed.menuItems} menu items, ${b.seed.franchises} franchises × 3 stores, ${b.seed.diners} diners, ${b.seed.orders} orders.`, '');
-    out.push(mdTable(['Scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'errors', 'non-2xx', 'vs bare Express', 'vs pooled query', 'target'], tableRows(b)));
+    out.push(mdTable(['Scenario', ...header(b).slice(1)], tableRows(b)));
     const notes: string[] = [];
     if (b.bcrypt) notes.push(`bcrypt limit of this machine: ${fmt(b.bcrypt.comparesPerSecond)} compares/s at cost ${b.bcrypt.rounds}.`);
     if (b.telemetry) {
@@ -195,6 +203,17 @@ export function markdown(report: FullReport): string {
         `Yardsticks measured again beside each scenario with a target, interleaved with it; the target's ratio is the median of the per-run ratios (run i of the scenario to run i of the yardstick): ` +
           paired.map((s) => `${s.id} beside ${s.paired!.id === 'baseline' ? 'bare Express' : 'the pooled query'} ${fmt(s.paired!.reqPerSec)} req/s${s.paired!.ratio !== undefined ? ` (ratio ${Math.round(s.paired!.ratio * 100)}%)` : ''}`).join(', ') +
           '.',
+      );
+    }
+    const withFactory = b.scenarios.find((s) => s.result.companionCpuMsPerRequest?.factory !== undefined);
+    if (withFactory) {
+      const r = withFactory.result;
+      const parts = [['service', r.cpuMsPerRequest], ['factory simulator', r.companionCpuMsPerRequest?.factory], ['MariaDB', r.dbCpuMsPerRequest]] as const;
+      const total = parts.reduce((sum, [, ms]) => sum + (ms ?? 0), 0);
+      const target = 5 * OLD_SERVICE_ORDER_RPS;
+      notes.push(
+        `CPU per order, factory in its own process: ${parts.filter(([, ms]) => ms !== undefined).map(([name, ms]) => `${name} ${fmt(ms, 3)} ms`).join(', ')}; ` +
+          `together ${fmt(total, 3)} ms, so ${fmt(target)} orders/s would need ${fmt((total * target) / 1000, 1)} cores for these processes alone (this machine has ${report.machine.cores}, shared with the load generator).`,
       );
     }
     if (b.loginStorm) {

@@ -15,6 +15,8 @@ export interface ScenarioDef {
   connections?: number;
   /** Runs whenever the scenario with this id runs (a yardstick measured again beside it). */
   companionOf?: string;
+  /** Other processes whose CPU per request is reported beside the server's (an external factory). */
+  companions?: { name: string; cpuSeconds(): number }[];
 }
 
 export interface Samplers {
@@ -22,6 +24,8 @@ export interface Samplers {
   dbConnections?: () => Promise<number>;
   /** Upper bound for the processes alive now (pool size x processes with a pool). */
   dbBound?: () => number;
+  /** CPU seconds used so far by the database server, when it runs on this machine. */
+  dbCpuSeconds?: () => number;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -70,6 +74,8 @@ export class Runner {
         await def.server.idle();
         const stopSampling = this.sample(def.server, entry);
         const cpuBefore = def.server.cpuSeconds();
+        const dbCpuBefore = this.samplers.dbCpuSeconds?.();
+        const companionsBefore = (def.companions ?? []).map((c) => c.cpuSeconds());
         const result = await runLoad(
           { ...def.shape, url: def.server.url, connections: def.connections ?? this.options.connections, duration: this.options.duration },
           this.progress.start(label, this.options.duration),
@@ -77,10 +83,17 @@ export class Runner {
         // CPU over the same window as the requests counted: in steady state, the work of requests still in
         // flight at the end balances the ramp-up at the start (the server was idle before the run).
         const cpuAfter = def.server.cpuSeconds();
+        const dbCpuAfter = this.samplers.dbCpuSeconds?.();
+        const companionsAfter = (def.companions ?? []).map((c) => c.cpuSeconds());
         await stopSampling();
-        if (result.total > 0) result.cpuMsPerRequest = ((cpuAfter - cpuBefore) * 1000) / result.total;
+        if (result.total > 0) {
+          const perRequest = (before: number, after: number) => ((after - before) * 1000) / result.total;
+          result.cpuMsPerRequest = perRequest(cpuBefore, cpuAfter);
+          if (dbCpuBefore !== undefined && dbCpuAfter !== undefined) result.dbCpuMsPerRequest = perRequest(dbCpuBefore, dbCpuAfter);
+          if (def.companions?.length) result.companionCpuMsPerRequest = Object.fromEntries(def.companions.map((c, i) => [c.name, perRequest(companionsBefore[i], companionsAfter[i])]));
+        }
         entry.runs.push(result);
-        this.progress.done(`${fmt(result.reqPerSec)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  cpu ${result.cpuMsPerRequest?.toFixed(3) ?? '-'} ms/req${result.errors || result.non2xx ? `  errors ${result.errors} non-2xx ${result.non2xx}` : ''}`);
+        this.progress.done(`${fmt(result.reqPerSec)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  cpu ${result.cpuMsPerRequest?.toFixed(3) ?? '-'} ms/req${result.dbCpuMsPerRequest !== undefined ? `  db ${result.dbCpuMsPerRequest.toFixed(3)} ms/req` : ''}${result.errors || result.non2xx ? `  errors ${result.errors} non-2xx ${result.non2xx}` : ''}`);
       }
     }
 
