@@ -135,11 +135,12 @@ async function benchBackend(backend: BackendName, options: BenchOptions, progres
 
     if (runner.selected('menu', 'api')) push(await paired({ id: 'menu', title: 'GET /api/order/menu', group: 'api', server: service, shape: shapes.menu() }, 'baseline'));
     // Telemetry on vs off: two new processes with the same history (the seeded service has served every
-    // kind of request, which alone makes its menu slower), interleaved over at least 3 runs each.
+    // kind of request, which alone makes its menu slower), interleaved over at least 5 runs each: the
+    // difference judged (10%) is about the size of this machine's run-to-run noise, so more pairs.
     if (runner.selected('telemetry')) {
       const on = await start('service-telemetry-on', 'src/server.ts', serviceEnv(), 1);
       const off = await start('service-telemetry-off', 'src/server.ts', serviceEnv({ TELEMETRY_ENABLED: 'false' }), 1);
-      const twins = new Runner({ ...options, runs: Math.max(3, options.runs) }, progress, `[${backend}]`);
+      const twins = new Runner({ ...options, runs: Math.max(5, options.runs) }, progress, `[${backend}]`);
       const [tOn, tOff] = await twins.measureTogether([
         { id: 'menu-telemetry-on', title: 'GET /api/order/menu, new process, telemetry on', group: 'telemetry', server: on, shape: shapes.menu() },
         { id: 'menu-telemetry-off', title: 'GET /api/order/menu, new process, TELEMETRY_ENABLED=false', group: 'telemetry', server: off, shape: shapes.menu() },

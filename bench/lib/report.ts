@@ -64,7 +64,7 @@ export interface BackendReport {
     eventLoopLagP99MsStorm?: number;
     eventLoopLagMaxMsStorm?: number;
   };
-  /** Two new service processes with the same history, telemetry on and off, interleaved (median of >= 3 runs). */
+  /** Two new service processes with the same history, telemetry on and off, interleaved (median of >= 5 runs). */
   /** costPercent: 1 minus the median of the per-run on/off ratios (pairedRatio), in percent. */
   telemetry?: { onRps: number; offRps: number; costPercent: number; onP99: number; offP99: number; onCpuMs?: number; offCpuMs?: number };
   cluster?: { oneWorker: Record<string, number>; twoWorkers: Record<string, number>; metricsCheck?: string };
