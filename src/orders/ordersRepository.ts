@@ -1,5 +1,5 @@
-import { sessionCheckedRead } from '../auth/sessionsRepository';
 import { MysqlAdapter, sql, type Compilable } from 'kysely';
+import { sessionCheckedRead } from '../auth/sessionsRepository';
 import type { DatabaseFeatures, Db } from '../shared/db';
 import { insertedId } from '../shared/db';
 import { compileOnce, type CompiledOnce } from '../shared/db/compileOnce';
