@@ -16,7 +16,7 @@ import { createBenchDatabase, localDatabaseServerPid, type BenchDatabase } from 
 import { parseOptions, type BackendName, type BenchOptions } from './lib/options';
 import { Progress } from './lib/progress';
 import { markdown, OLD_SERVICE_ORDER_RPS, printTable, writeJson, writeMarkdown, type BackendReport, type FullReport, type ScaleRow, type ScenarioResult } from './lib/report';
-import { pairedRatio } from './lib/load';
+import { median, pairedRatio } from './lib/load';
 import { Runner, type ScenarioDef } from './lib/runner';
 import { shapes } from './lib/scenarios';
 import { DEFAULT_SIZES, seedThroughApi } from './lib/seed';
@@ -227,7 +227,6 @@ async function benchBackend(backend: BackendName, options: BenchOptions, progres
         // after the first seconds (JIT, pools and caches warming up).
         const settled = samples.slice(Math.min(5, Math.floor(samples.length / 4)));
         const quarter = Math.max(1, Math.floor(settled.length / 4));
-        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
         const startMiB = median(settled.slice(0, quarter));
         const endMiB = median(settled.slice(-quarter));
         report.soak = {

@@ -90,8 +90,13 @@ export function medianRun(runs: LoadResult[]): LoadResult {
  * cancels out, which a ratio of the two medians (possibly taken minutes apart) does not.
  */
 export function pairedRatio(a: LoadResult[], b: LoadResult[]): number | undefined {
-  const ratios = a.slice(0, b.length).map((run, i) => run.reqPerSec / b[i].reqPerSec).filter(Number.isFinite).sort((x, y) => x - y);
-  if (!ratios.length) return undefined;
-  const mid = Math.floor(ratios.length / 2);
-  return ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  const ratios = a.slice(0, b.length).map((run, i) => run.reqPerSec / b[i].reqPerSec).filter(Number.isFinite);
+  return ratios.length ? median(ratios) : undefined;
+}
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
