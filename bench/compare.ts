@@ -17,17 +17,9 @@ import { join } from 'node:path';
 import { benchServiceEnv, buildForBench, PROFILE_DIR, spawnServer, type ChildServer } from './lib/children';
 import { median, runLoad } from './lib/load';
 import { createBenchDatabase } from './lib/mysqlAdmin';
-import { shapes, type RequestShape } from './lib/scenarios';
+import { SCENARIO_SHAPES, shapes, type RequestShape } from './lib/scenarios';
 import { seedThroughApi, type Dataset } from './lib/seed';
 
-const SCENARIOS: Record<string, (data: Dataset) => RequestShape> = {
-  menu: () => shapes.menu(),
-  'franchise-anon': () => shapes.franchiseAnon(),
-  'franchise-admin': (d) => shapes.franchiseAdmin(d),
-  'order-history': (d) => shapes.history(d.diners),
-  'user-me': (d) => shapes.me(d),
-  'order-post': (d) => shapes.placeOrder(d),
-};
 const WARM_UPS: Record<string, (data: Dataset) => RequestShape[]> = {
   reads: (d) => [shapes.history(d.diners), shapes.me(d), shapes.franchiseAnon(), shapes.franchiseAdmin(d)],
   orders: (d) => [shapes.placeOrder(d)],
@@ -83,7 +75,7 @@ async function main() {
   const variants = specs.map(parseVariant);
   if (variants.length < 2) throw new Error('give at least two --variant=name[:KEY=VALUE,...]');
   const scenario = flags.get('scenario') ?? 'menu';
-  if (!SCENARIOS[scenario]) throw new Error(`unknown scenario ${scenario} (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  if (!SCENARIO_SHAPES[scenario]) throw new Error(`unknown scenario ${scenario} (known: ${Object.keys(SCENARIO_SHAPES).join(', ')})`);
   const rounds = Number(flags.get('rounds') ?? 16);
   const duration = Number(flags.get('duration') ?? 4);
   const backend = flags.get('backend') ?? 'sqlite';
@@ -116,7 +108,7 @@ async function main() {
       servers.set(v.name, server);
       for (const w of v.warm) for (const shape of WARM_UPS[w](data)) await runLoad({ ...shape, url: server.url, connections: 10, duration: 2 });
     }
-    const shape = SCENARIOS[scenario](data);
+    const shape = SCENARIO_SHAPES[scenario](data);
     for (const v of variants) await runLoad({ ...shape, url: servers.get(v.name)!.url, connections: 50, duration: 2 });
 
     const runs = new Map(variants.map((v) => [v.name, [] as { cpu: number; main: number; others: number; rps: number }[]]));

@@ -13,18 +13,9 @@ import { join } from 'node:path';
 import { benchServiceEnv, buildForBench, PROFILE_DIR, ROOT, spawnServer } from './lib/children';
 import { runLoad } from './lib/load';
 import { createBenchDatabase } from './lib/mysqlAdmin';
-import { shapes, type RequestShape } from './lib/scenarios';
-import { seedThroughApi, type Dataset } from './lib/seed';
+import { SCENARIO_SHAPES } from './lib/scenarios';
+import { seedThroughApi } from './lib/seed';
 
-const SCENARIOS: Record<string, (data: Dataset) => RequestShape> = {
-  menu: () => shapes.menu(),
-  'franchise-anon': () => shapes.franchiseAnon(),
-  'franchise-admin': (d) => shapes.franchiseAdmin(d),
-  'order-history': (d) => shapes.history(d.diners),
-  'user-me': (d) => shapes.me(d),
-  login: (d) => shapes.login(d),
-  'order-post': (d) => shapes.placeOrder(d),
-};
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 
@@ -85,7 +76,7 @@ async function main(): Promise<void> {
   const existing = args.get('file');
   if (existing) return summarize(existing, Number(args.get('top') ?? 30));
   const scenario = args.get('scenario') ?? 'menu';
-  if (!SCENARIOS[scenario]) throw new Error(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')}`);
+  if (!SCENARIO_SHAPES[scenario]) throw new Error(`--scenario must be one of ${Object.keys(SCENARIO_SHAPES).join(', ')}`);
   const backend = args.get('backend') ?? 'mysql';
   const duration = Number(args.get('duration') ?? 10);
   const connections = Number(args.get('connections') ?? 50);
@@ -111,7 +102,7 @@ async function main(): Promise<void> {
     const data = await seedThroughApi(seeder.url, admin);
     if (!seeded) await seeder.stop();
     const server = seeded ? seeder : await spawnServer({ name: `profile-${scenario}`, entry: 'src/server.ts', env, logDir: work, profileDir });
-    const shape = SCENARIOS[scenario](data);
+    const shape = SCENARIO_SHAPES[scenario](data);
     await runLoad({ ...shape, url: server.url, connections, duration: 2 });
     const cpuBefore = server.cpuSeconds();
     const result = await runLoad({ ...shape, url: server.url, connections, duration });

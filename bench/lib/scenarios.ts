@@ -58,3 +58,14 @@ export const shapes = {
     };
   },
 };
+
+/** The API scenarios by id, for tools that run one of them (bench/profile.ts, bench/compare.ts). */
+export const SCENARIO_SHAPES: Record<string, (data: Dataset) => RequestShape> = {
+  menu: () => shapes.menu(),
+  'franchise-anon': () => shapes.franchiseAnon(),
+  'franchise-admin': (d) => shapes.franchiseAdmin(d),
+  'order-history': (d) => shapes.history(d.diners),
+  'user-me': (d) => shapes.me(d),
+  login: (d) => shapes.login(d),
+  'order-post': (d) => shapes.placeOrder(d),
+};
