@@ -78,6 +78,7 @@ async function main() {
   if (!SCENARIO_SHAPES[scenario]) throw new Error(`unknown scenario ${scenario} (known: ${Object.keys(SCENARIO_SHAPES).join(', ')})`);
   const rounds = Number(flags.get('rounds') ?? 16);
   const duration = Number(flags.get('duration') ?? 4);
+  if (!Number.isInteger(rounds) || rounds < 1 || !(duration > 0)) throw new Error('--rounds must be a whole number >= 1 and --duration a number of seconds > 0');
   const backend = flags.get('backend') ?? 'sqlite';
   if (backend !== 'sqlite' && backend !== 'mysql') throw new Error(`unknown backend ${backend} (sqlite or mysql)`);
 
@@ -101,8 +102,8 @@ async function main() {
     await seeder.stop();
 
     const servers = new Map<string, ChildServer>();
+    const profileDir = flags.has('profile') ? PROFILE_DIR : undefined;
     for (const v of variants) {
-      const profileDir = flags.has('profile') ? PROFILE_DIR : undefined;
       const server = await spawnServer({ name: `compare-${v.name}`, entry: 'src/server.ts', env: benchServiceEnv({ ...base, extra: { ...shared, ...v.env } }), logDir, profileDir });
       children.push(server);
       servers.set(v.name, server);

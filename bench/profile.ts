@@ -16,7 +16,6 @@ import { createBenchDatabase } from './lib/mysqlAdmin';
 import { SCENARIO_SHAPES } from './lib/scenarios';
 import { seedThroughApi } from './lib/seed';
 
-
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 
 function where(url: string): string {
