@@ -11,18 +11,18 @@
  * figure moves more between minutes than between two processes measured seconds apart. `--profile` writes
  * a V8 CPU profile of each variant into $TMPDIR/jwt-pizza-profiles/ (summarize with bench/profile.ts --file).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { benchServiceEnv, buildForBench, PROFILE_DIR, spawnServer, type ChildServer } from './lib/children';
+import { benchServiceEnv, buildForBench, PROFILE_DIR, spawnServer, threadCpuSeconds, type ChildServer } from './lib/children';
 import { median, runLoad } from './lib/load';
 import { createBenchDatabase } from './lib/mysqlAdmin';
-import { SCENARIO_SHAPES, shapes, type RequestShape } from './lib/scenarios';
-import { seedThroughApi, type Dataset } from './lib/seed';
+import { SCENARIO_SHAPES } from './lib/scenarios';
+import { seedThroughApi } from './lib/seed';
 
-const WARM_UPS: Record<string, (data: Dataset) => RequestShape[]> = {
-  reads: (d) => [shapes.history(d.diners), shapes.me(d), shapes.franchiseAnon(), shapes.franchiseAdmin(d)],
-  orders: (d) => [shapes.placeOrder(d)],
+const WARM_UPS: Record<string, string[]> = {
+  reads: ['order-history', 'user-me', 'franchise-anon', 'franchise-admin'],
+  orders: ['order-post'],
 };
 
 interface Variant { name: string; env: Record<string, string>; warm: string[] }
@@ -43,22 +43,6 @@ export function parseVariant(spec: string): Variant {
   }
   for (const w of warm) if (!WARM_UPS[w]) throw new Error(`unknown warm-up ${w} (known: ${Object.keys(WARM_UPS).join(', ')})`);
   return { name, env, warm };
-}
-
-/** CPU seconds of a process's main thread, and of all its other threads (GC helpers, the libuv pool). */
-function threadCpuSeconds(pid: number): { main: number; others: number } {
-  const out = { main: 0, others: 0 };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-      if (tid === String(pid)) out.main += seconds;
-      else out.others += seconds;
-    } catch {
-      // The thread ended while the list was read.
-    }
-  }
-  return out;
 }
 
 async function main() {
@@ -107,7 +91,7 @@ async function main() {
       const server = await spawnServer({ name: `compare-${v.name}`, entry: 'src/server.ts', env: benchServiceEnv({ ...base, extra: { ...shared, ...v.env } }), logDir, profileDir });
       children.push(server);
       servers.set(v.name, server);
-      for (const w of v.warm) for (const shape of WARM_UPS[w](data)) await runLoad({ ...shape, url: server.url, connections: 10, duration: 2 });
+      for (const w of v.warm) for (const id of WARM_UPS[w]) await runLoad({ ...SCENARIO_SHAPES[id](data), url: server.url, connections: 10, duration: 2 });
     }
     const shape = SCENARIO_SHAPES[scenario](data);
     for (const v of variants) await runLoad({ ...shape, url: servers.get(v.name)!.url, connections: 50, duration: 2 });

@@ -84,15 +84,35 @@ function processRss(pid: number): number {
 
 const CLOCK_TICKS = 100;
 
-function processCpuSeconds(pid: number): number {
+/** utime + stime of a /proc `stat` file (a process's, or one thread's under task/); 0 when it is gone. */
+function statCpuSeconds(file: string): number {
   try {
     // Fields after the command name: utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return 0;
   }
+}
+
+function processCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** CPU seconds of a process's main thread, and of all its other threads (GC helpers, the libuv pool). */
+export function threadCpuSeconds(pid: number): { main: number; others: number } {
+  const out = { main: 0, others: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const seconds = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+      if (tid === String(pid)) out.main += seconds;
+      else out.others += seconds;
+    }
+  } catch {
+    // The process is gone.
+  }
+  return out;
 }
 
 /** CPU time used so far by the process and its descendants (threads included: bcrypt's pool too). */
