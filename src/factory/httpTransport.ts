@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Agent, type Dispatcher } from 'undici';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -10,8 +9,9 @@ export interface JsonResponse {
 }
 
 /**
- * A request that failed without an HTTP response. `requestSent` is false only when no connection was ever
- * established, i.e. not one byte of the request can have reached the server.
+ * A request that failed without an HTTP response. `requestSent` is false only when the request was never
+ * handed to a connected socket (connection refused, unknown host, aborted while waiting for a connection),
+ * i.e. not one byte of it can have reached the server.
  */
 export class TransportError extends Error {
   constructor(
@@ -37,68 +37,83 @@ export interface JsonTransport {
   close(): void;
 }
 
-/** JSON over node:http(s) with keep-alive agents, so factory calls reuse their connections. */
+/**
+ * JSON over undici's dispatcher, with up to 64 keep-alive connections per origin so that factory calls reuse
+ * their connections. undici's HTTP/1.1 client spends less CPU per call than node:http (finding AA in
+ * docs/performance.md) and does not share node:http's message classes with the server. Idle connections are
+ * dropped before a typical server's 5 s keep-alive timeout, which keeps the "reused a connection the server
+ * just closed" race rare; the server's own Keep-Alive hint can only shorten that.
+ */
 export function createJsonTransport(): JsonTransport {
-  // Idle sockets are dropped before a typical server's 5 s keep-alive timeout (Node also honours the
-  // server's Keep-Alive hint), which keeps the "reused a socket the server just closed" race rare.
-  const agentOptions = { keepAlive: true, timeout: 4000, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
+  const agent = new Agent({ keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, connections: 64, pipelining: 1 });
 
   function send({ method, url, headers = {}, body, signal }: JsonRequest): Promise<JsonResponse> {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const isHttps = url.protocol === 'https:';
-    const requestHeaders: Record<string, string | number> = { accept: 'application/json', ...headers };
-    if (payload) {
-      requestHeaders['content-type'] = 'application/json';
-      requestHeaders['content-length'] = payload.length;
-    }
+    const requestHeaders: Record<string, string> = { accept: 'application/json', ...headers };
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) requestHeaders['content-type'] = 'application/json';
 
     return new Promise<JsonResponse>((resolve, reject) => {
-      let connected = false;
-      const request = (isHttps ? https : http).request(url, {
-        method,
-        headers: requestHeaders,
-        agent: isHttps ? httpsAgent : httpAgent,
-        signal,
-      });
+      if (signal.aborted) {
+        reject(new TransportError('The operation was aborted', 'ABORT_ERR', false));
+        return;
+      }
+      // undici calls onRequestStart on a connected socket, just before it writes the request: until then,
+      // not one byte can have reached the server.
+      let started = false;
+      let settled = false;
+      let controller: Dispatcher.DispatchController | undefined;
+      let status = 0;
+      let size = 0;
+      const chunks: Buffer[] = [];
 
-      request.on('socket', (socket) => {
-        if (request.reusedSocket || !socket.connecting) connected = true;
-        else socket.once('connect', () => (connected = true));
-      });
+      const settle = (error: TransportError | null) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve({ status, body: parseJson(Buffer.concat(chunks, size).toString('utf8')) });
+      };
+      const onAbort = () => {
+        settle(new TransportError('The operation was aborted', 'ABORT_ERR', started));
+        controller?.abort(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
 
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        reject(new TransportError(error.message, error.code, connected));
-      });
-
-      request.on('response', (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            response.destroy();
-            reject(new TransportError('response too large', 'ERESPONSETOOLARGE', true));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('error', (error: NodeJS.ErrnoException) => reject(new TransportError(error.message, error.code, true)));
-        response.on('end', () => {
-          resolve({ status: response.statusCode ?? 0, body: parseJson(Buffer.concat(chunks).toString('utf8')) });
-        });
-      });
-
-      request.end(payload);
+      agent.dispatch(
+        { origin: url.origin, path: url.pathname + url.search, method, headers: requestHeaders, body: payload },
+        {
+          onRequestStart(ctrl) {
+            controller = ctrl;
+            if (settled) ctrl.abort(signal.reason);
+            else started = true;
+          },
+          onResponseStart(_ctrl, statusCode) {
+            status = statusCode;
+          },
+          onResponseData(ctrl, chunk) {
+            size += chunk.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              settle(new TransportError('response too large', 'ERESPONSETOOLARGE', true));
+              ctrl.abort(new Error('response too large'));
+              return;
+            }
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            settle(null);
+          },
+          onResponseError(_ctrl, error) {
+            settle(new TransportError(error.message, (error as NodeJS.ErrnoException).code, started));
+          },
+        },
+      );
     });
   }
 
   return {
     send,
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      void agent.destroy();
     },
   };
 }

@@ -45,12 +45,17 @@ describe('factory client against the simulator', () => {
     expect(client.state()).toMatchObject({ circuit: 'closed', consecutiveFailures: 0, lastError: null, activeReportUrl: null });
   });
 
-  test('when orders follow each other, then they reuse one keep-alive connection', async () => {
+  test('when orders follow each other, then they reuse their keep-alive connections', async () => {
+    // The first order also fetches the factory's keys, right as its own connection is being handed back.
+    expect((await client.createPizza(buildOrderRequest())).kind).toBe('fulfilled');
+    const connectionsAfterFirst = factory.connectionsAccepted();
+    expect(connectionsAfterFirst).toBeLessThanOrEqual(2);
+
     for (let i = 0; i < 5; i++) expect((await client.createPizza(buildOrderRequest())).kind).toBe('fulfilled');
 
-    expect(factory.simulator.stats().orderRequests).toBe(5);
-    expect(factory.connectionsAccepted()).toBe(1);
-    expect(client.state().recentLatencyMs.samples).toBe(5);
+    expect(factory.simulator.stats().orderRequests).toBe(6);
+    expect(factory.connectionsAccepted()).toBe(connectionsAfterFirst);
+    expect(client.state().recentLatencyMs.samples).toBe(6);
     expect(client.state().recentLatencyMs.p50).toEqual(expect.any(Number));
   });
 
