@@ -1,27 +1,17 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createFactoryClient } from '../../../src/factory/client';
 import { createJsonTransport, TransportError, type JsonTransport } from '../../../src/factory/httpTransport';
 import { buildOrderRequest, closedPort, createLogCapture } from './support';
 
-/** A loopback server of raw sockets: what it does with each connection is the test's. */
-async function rawServer(onConnection: (socket: Socket, requestText: Promise<string>) => void) {
+/** Listens on loopback; counts the connections it accepts and cuts the open ones on close. */
+async function listening(server: Server) {
   const sockets = new Set<Socket>();
   let connections = 0;
-  const server = createTcpServer((socket) => {
+  server.on('connection', (socket: Socket) => {
     connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const requestText = new Promise<string>((resolve) => {
-      let text = '';
-      socket.on('data', (chunk: Buffer) => {
-        text += chunk.toString('latin1');
-        if (text.includes('\r\n\r\n')) resolve(text);
-      });
-    });
-    onConnection(socket, requestText);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -35,20 +25,25 @@ async function rawServer(onConnection: (socket: Socket, requestText: Promise<str
   };
 }
 
-async function httpServer(handler: (request: IncomingMessage, response: ServerResponse) => void) {
-  let connections = 0;
-  const server = createHttpServer(handler);
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/order`),
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+/** A server of raw sockets: what it does with each connection, and with the request it reads, is the test's. */
+function rawServer(onConnection: (socket: Socket, requestText: Promise<string>) => void) {
+  return listening(
+    createTcpServer((socket) => {
+      socket.on('error', () => undefined);
+      const requestText = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+          if (text.includes('\r\n\r\n')) resolve(text);
+        });
+      });
+      onConnection(socket, requestText);
+    }),
+  );
+}
+
+function httpServer(handler: (request: IncomingMessage, response: ServerResponse) => void) {
+  return listening(createHttpServer(handler));
 }
 
 async function failure(promise: Promise<unknown>): Promise<TransportError> {
