@@ -2,6 +2,7 @@
 // Grafana-managed rules through grafana:publish). Grafana expands ${VAR} from its environment in
 // these files, so no address or secret is committed. See grafana/provisioning/README.md.
 
+import { NOTIFICATION_TEMPLATE, NOTIFICATION_TIMING, PAGE_RECEIVER, RECEIVERS, TICKET_RECEIVER } from './alertmanager';
 import { TEAM } from './catalogue';
 import type { YamlValue } from './yaml';
 
@@ -11,8 +12,10 @@ export const DASHBOARD_FOLDER_UID = 'jwt-pizza';
 /** Where the provider reads grafana/dashboards/*.json (mount the directory there). */
 export const DASHBOARDS_MOUNT_PATH = '/var/lib/grafana/dashboards/jwt-pizza-service';
 
-export const PAGE_CONTACT_POINT = 'pizza-oncall-pages';
-export const TICKET_CONTACT_POINT = 'pizza-oncall-tickets';
+/** The same names as the Alertmanager receivers, so one notification tree reads the same in both. */
+export const PAGE_CONTACT_POINT = PAGE_RECEIVER;
+export const TICKET_CONTACT_POINT = TICKET_RECEIVER;
+export const MESSAGE_TEMPLATE_NAME = 'jwt-pizza-service';
 
 /** Environment variables the provisioning files read; documented in the README and checked by a test. */
 export const PROVISIONING_ENV = {
@@ -23,7 +26,8 @@ export const PROVISIONING_ENV = {
   LOKI_USER: 'basic-auth user for Loki (Grafana Cloud: the logs instance id); empty for a local Loki',
   LOKI_TOKEN: 'basic-auth password for Loki',
   ALERT_EMAIL_ADDRESSES: 'on-call email addresses, separated by ";"',
-  ALERT_WEBHOOK_URL: 'webhook that pages on-call (Grafana IRM/OnCall integration URL, PagerDuty/Opsgenie bridge, ...)',
+  ALERT_PAGE_WEBHOOK_URL: 'webhook that pages on-call (Grafana IRM/OnCall integration URL, PagerDuty/Opsgenie bridge, ...)',
+  ALERT_TICKET_WEBHOOK_URL: 'webhook that opens a ticket (ticket-queue integration, or a low-urgency IRM integration)',
 } as const;
 
 const env = (name: keyof typeof PROVISIONING_ENV) => `\${${name}}`;
@@ -82,62 +86,40 @@ export function dashboardProviderYaml(): { [key: string]: YamlValue } {
   };
 }
 
+// Grafana renders the same template as Alertmanager: summary, runbook, dashboard and action first.
+const TITLE = '{{ template "pizza.title" . }}';
+const MESSAGE = '{{ template "pizza.message" . }}';
+
 export function contactPointsYaml(): { [key: string]: YamlValue } {
+  const webhook = (name: typeof PAGE_CONTACT_POINT | typeof TICKET_CONTACT_POINT) => ({
+    uid: `${name}-webhook`,
+    type: 'webhook',
+    settings: { url: env(RECEIVERS[name].urlEnv), httpMethod: 'POST', title: TITLE, message: MESSAGE },
+    disableResolveMessage: false,
+  });
+  const email = (name: string) => ({
+    uid: `${name}-email`,
+    type: 'email',
+    settings: { addresses: env('ALERT_EMAIL_ADDRESSES'), singleEmail: true, subject: TITLE, message: MESSAGE },
+    disableResolveMessage: false,
+  });
   return {
     apiVersion: 1,
     contactPoints: [
-      {
-        orgId: 1,
-        name: PAGE_CONTACT_POINT,
-        receivers: [
-          {
-            uid: 'pizza-oncall-pages-webhook',
-            type: 'webhook',
-            settings: { url: env('ALERT_WEBHOOK_URL'), httpMethod: 'POST' },
-            disableResolveMessage: false,
-          },
-          {
-            uid: 'pizza-oncall-pages-email',
-            type: 'email',
-            settings: { addresses: env('ALERT_EMAIL_ADDRESSES'), singleEmail: true },
-            disableResolveMessage: false,
-          },
-        ],
-      },
-      {
-        orgId: 1,
-        name: TICKET_CONTACT_POINT,
-        receivers: [
-          {
-            uid: 'pizza-oncall-tickets-email',
-            type: 'email',
-            settings: { addresses: env('ALERT_EMAIL_ADDRESSES'), singleEmail: true },
-            disableResolveMessage: false,
-          },
-        ],
-      },
+      { orgId: 1, name: PAGE_CONTACT_POINT, receivers: [webhook(PAGE_CONTACT_POINT), email(PAGE_CONTACT_POINT)] },
+      { orgId: 1, name: TICKET_CONTACT_POINT, receivers: [webhook(TICKET_CONTACT_POINT), email(TICKET_CONTACT_POINT)] },
     ],
   };
 }
 
-/**
- * Timing, on purpose:
- * - group_by [alertname]: every label set of one alert (instances, probe categories) is one
- *   notification; one bursty fault is one alert (keep_firing_for), so one incident = one page.
- * - group_wait 30s: batch label sets that start together; short next to the rules' `for`.
- * - group_interval 5m: a group already notified hears about changes (new label set, resolved)
- *   at most every 5 minutes.
- * - repeat_interval: a page still firing is re-sent every hour until someone resolves the cause;
- *   tickets once a day.
- */
-export const NOTIFICATION_TIMING = {
-  groupBy: ['alertname'],
-  groupWait: '30s',
-  groupInterval: '5m',
-  pageRepeatInterval: '1h',
-  ticketRepeatInterval: '24h',
-} as const;
+export function messageTemplatesYaml(): { [key: string]: YamlValue } {
+  return { apiVersion: 1, templates: [{ orgId: 1, name: MESSAGE_TEMPLATE_NAME, template: NOTIFICATION_TEMPLATE }] };
+}
 
+/**
+ * The Alertmanager routing tree (grafana/src/alertmanager.ts), timing included. Grafana-managed
+ * alerting has no inhibition, so here the alerts listed in docs/alerts.md as inhibited notify too.
+ */
 export function notificationPoliciesYaml(): { [key: string]: YamlValue } {
   return {
     apiVersion: 1,
@@ -158,6 +140,7 @@ export function notificationPoliciesYaml(): { [key: string]: YamlValue } {
           {
             receiver: TICKET_CONTACT_POINT,
             matchers: [`team = ${TEAM}`, 'severity = ticket'],
+            repeat_interval: NOTIFICATION_TIMING.ticketRepeatInterval,
           },
         ],
       },
@@ -170,4 +153,5 @@ export const PROVISIONING_FILES = [
   { path: 'grafana/provisioning/dashboards/jwt-pizza-service.yml', build: dashboardProviderYaml },
   { path: 'grafana/provisioning/alerting/contact-points.yml', build: contactPointsYaml },
   { path: 'grafana/provisioning/alerting/notification-policies.yml', build: notificationPoliciesYaml },
+  { path: 'grafana/provisioning/alerting/templates.yml', build: messageTemplatesYaml },
 ] as const;

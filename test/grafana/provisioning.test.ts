@@ -36,22 +36,34 @@ describe('Grafana provisioning (grafana/provisioning)', () => {
     expect(read('grafana/provisioning/README.md')).toContain(`./grafana/dashboards:${DASHBOARDS_MOUNT_PATH}`);
   });
 
-  test('contact points: a webhook and email for pages, email for tickets, addresses from the environment', () => {
+  test('contact points: the Alertmanager receivers (webhook from the environment) plus email, rendered with the shared template', () => {
     const points = arr(load('grafana/provisioning/alerting/contact-points.yml').contactPoints).map(obj);
     const receivers = (name: string) => arr(obj(points.find((p) => p.name === name)).receivers).map(obj);
     expect(receivers('pizza-oncall-pages').map((r) => r.type).sort()).toEqual(['email', 'webhook']);
-    expect(receivers('pizza-oncall-tickets').map((r) => r.type)).toEqual(['email']);
+    expect(receivers('pizza-oncall-tickets').map((r) => r.type).sort()).toEqual(['email', 'webhook']);
+    const webhookUrl = (name: string) => obj(receivers(name).find((r) => r.type === 'webhook')?.settings).url;
+    expect(webhookUrl('pizza-oncall-pages')).toBe('${ALERT_PAGE_WEBHOOK_URL}');
+    expect(webhookUrl('pizza-oncall-tickets')).toBe('${ALERT_TICKET_WEBHOOK_URL}');
+    const templates = arr(load('grafana/provisioning/alerting/templates.yml').templates).map(obj);
+    const defined = [...String(templates[0]?.template).matchAll(/\{\{ define "([^"]+)" \}\}/g)].map((m) => m[1]);
     for (const receiver of points.flatMap((p) => arr(p.receivers).map(obj))) {
       expect(typeof receiver.uid).toBe('string');
       const settings = obj(receiver.settings);
       const address = receiver.type === 'email' ? settings.addresses : settings.url;
       expect(address).toMatch(/^\$\{[A-Z_]+\}$/);
+      const used = [settings.title ?? settings.subject, settings.message].map((text) => /\{\{ template "([^"]+)" \. \}\}/.exec(String(text))?.[1]);
+      for (const name of used) expect(defined).toContain(name);
     }
   });
 
-  test('notification policy: one notification per alert name, pages and tickets routed on purpose', () => {
+  test('notification policy: the Alertmanager tree, one notification per alert and source, pages and tickets routed on purpose', () => {
     const [root] = arr(load('grafana/provisioning/alerting/notification-policies.yml').policies).map(obj);
-    expect(root.group_by).toEqual(['alertname']);
+    expect(root.group_by).toEqual(['alertname', 'source']);
+    const alertmanagerRoute = obj(load('grafana/alertmanager/alertmanager.yml').route);
+    for (const key of ['receiver', 'group_by', 'group_wait', 'group_interval', 'repeat_interval']) expect(root[key]).toEqual(alertmanagerRoute[key]);
+    expect(arr(root.routes).map((r) => [obj(r).receiver, obj(r).repeat_interval])).toEqual(
+      arr(alertmanagerRoute.routes).map((r) => [obj(r).receiver, obj(r).repeat_interval]),
+    );
     for (const key of ['group_wait', 'group_interval', 'repeat_interval']) expect(String(root[key])).toMatch(DURATION);
     // Batch briefly, then re-notify far less often than the rules evaluate.
     expect(seconds(String(root.group_wait))).toBeLessThanOrEqual(60);

@@ -25,6 +25,11 @@ const EVERY_MINUTE = '1m' as const;
 // ---------------------------------------------------------------------------------------------
 // Orders
 
+/** The admin action that ends a factory chaos (docs/runbooks/README.md: find the factory report URL). */
+const FACTORY_CHAOS_ACTION =
+  'Declare one incident. End the factory chaos: POST /api/order/factory/report with an admin token (it calls the factory report URL ' +
+  'server-side). Keep the incident open until purchases succeed again.';
+
 export const PIZZA_PURCHASE_FAILURES: AlertingRule = {
   alert: 'PizzaPurchaseFailures',
   // The 10 m window outlasts the quiet gaps of a bursty fault (2 m on 2025-11-26), so the ratio stays
@@ -53,6 +58,7 @@ export const PIZZA_PURCHASE_FAILURES: AlertingRule = {
     '{{ $value | humanizePercentage }} of pizza purchases on {{ $labels.source }} failed over the last 10 minutes (at least 2 failures). ' +
     'This alert stays firing through quiet gaps and resolves only after purchases succeed again: do not wait for it to clear. ' +
     'Declare an incident; the factory reportUrl is in the factory failure log, and POST /api/order/factory/report (admin) ends the chaos.',
+  action: FACTORY_CHAOS_ACTION,
   runbook: 'pizza-purchase-failures',
   dashboard: ORDERS_FACTORY,
   panelId: ORDERS_FACTORY_PANELS.failureRatio,
@@ -69,6 +75,7 @@ export const PIZZA_INVALID_JWT: AlertingRule = {
   description:
     '{{ $value | humanize }} pizza JWT(s) from the factory failed verification on {{ $labels.source }} in the last 10 minutes. ' +
     'Those orders were refused, not counted as sales (the badjwt chaos answers HTTP 200 with a bad signature).',
+  action: FACTORY_CHAOS_ACTION,
   runbook: 'pizza-invalid-jwt',
   dashboard: ORDERS_FACTORY,
   panelId: ORDERS_FACTORY_PANELS.failedByReason,
@@ -91,6 +98,7 @@ export const PIZZA_FACTORY_LATENCY_HIGH: AlertingRule = {
   description:
     'The 95th percentile of pizza factory calls on {{ $labels.source }} has been {{ $value | humanizeDuration }} (over 4s) for 3 minutes. ' +
     'The throttle chaos holds calls ~32 s until the client times out; diners wait or fail. POST /api/order/factory/report (admin) ends it.',
+  action: FACTORY_CHAOS_ACTION,
   runbook: 'pizza-factory-latency-high',
   dashboard: ORDERS_FACTORY,
   panelId: ORDERS_FACTORY_PANELS.factoryLatency,
@@ -113,6 +121,7 @@ export const PIZZA_FACTORY_CIRCUIT_OPEN: AlertingRule = {
   description:
     'The factory circuit breaker on {{ $labels.source }} opened (state {{ $value | humanize }}; 2 = open) and has not closed for 3 minutes: ' +
     'purchases fail fast with reason circuit_open. PizzaPurchaseFailures pages for the diners; this ticket points at the cause.',
+  action: FACTORY_CHAOS_ACTION,
   runbook: 'pizza-factory-circuit-open',
   dashboard: ORDERS_FACTORY,
   panelId: ORDERS_FACTORY_PANELS.circuitState,

@@ -24,6 +24,11 @@ export interface AlertingRule {
   /** Go templates: only `{{ $value | humanize* }}` and `{{ $labels.<name> }}` (see renderTemplate). */
   summary: string;
   description: string;
+  /**
+   * What ends the fault, when one admin action does: the first lines of a notification show it, so
+   * the on-call engineer does not have to find it in the runbook at 3 a.m. Plain text, no secrets.
+   */
+  action?: string;
   /** File name (without .md) under docs/runbooks/. */
   runbook: string;
   dashboard: DashboardIdentity;
@@ -68,6 +73,7 @@ export function alertAnnotations(rule: AlertingRule): Record<string, string> {
     dashboard_uid: rule.dashboard.uid,
     panel_id: String(rule.panelId),
     dashboard_url: dashboardUrl(rule.dashboard, rule.panelId),
+    ...(rule.action ? { action: rule.action } : {}),
   };
 }
 
