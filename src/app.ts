@@ -16,8 +16,9 @@ import { unauthorized } from './shared/errors';
 import { chain, cors, errorHandler, generalRateLimit, jsonBody, observeRequests, requestId, securityHeaders, unknownEndpoint } from './shared/http/middleware';
 import { RouteCatalogue } from './shared/http/routes';
 import type { Logger } from './shared/logging/logger';
-import type { Metrics } from './shared/metrics/metrics';
+import { OPENMETRICS_CONTENT_TYPE, openMetricsText, wantsOpenMetrics, type Metrics } from './shared/metrics/metrics';
 import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLimit/store';
+import { tracingEnabled } from './shared/tracing';
 import { usersRouter } from './users/usersRouter';
 
 export const ACTIVE_USER_WINDOW_MS = 5 * 60_000;
@@ -44,8 +45,11 @@ export function serviceVersion(): string {
   }
 }
 
-/** Builds the Express app with no listen() and no module-level state: tests run several side by side. */
-export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
+/**
+ * Builds the Express app with no listen() and no module-level state: tests run several side by side.
+ * With METRICS_PORT set, GET /metrics lives on `metricsApp` (for its own listener) instead of `app`.
+ */
+export function createApp(deps: AppDeps): { app: Express; ctx: AppContext; metricsApp?: Express } {
   const ctx: AppContext = {
     config: deps.config,
     database: deps.database,
@@ -61,6 +65,7 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
   metrics.hooks.activeUsers = () => countActiveUsers(ctx.db, ctx.now() - ACTIVE_USER_WINDOW_MS, ctx.now());
   metrics.hooks.dbPool = () => deps.database.poolStats();
   metrics.hooks.circuitState = () => CIRCUIT_CODES[ctx.factory.state().circuit];
+  metrics.hooks.rateLimitStoreDegraded = () => ctx.rateLimits.degraded?.() ?? false;
 
   const version = serviceVersion();
   const catalogue = new RouteCatalogue();
@@ -88,11 +93,18 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
       res.status(503).json({ status: 'not ready', message: 'database not reachable' });
     }
   });
-  app.get('/metrics', async (req, res) => {
+  const metricsApp = config.metrics.listen ? express() : app;
+  metricsApp.get('/metrics', async (req, res) => {
     if (config.metrics.token && req.headers.authorization !== `Bearer ${config.metrics.token}`) throw unauthorized();
+    // Exemplars (trace ids on the latency histograms) exist only with tracing, and only OpenMetrics carries
+    // them: served to scrapers that ask for it. A cluster's aggregate across workers stays Prometheus text.
+    if (tracingEnabled() && !deps.metricsText && wantsOpenMetrics(req.headers.accept)) {
+      res.type(OPENMETRICS_CONTENT_TYPE).send(await openMetricsText(metrics.registry));
+      return;
+    }
     res.type(metrics.registry.contentType).send(await (deps.metricsText ?? (() => metrics.registry.metrics()))());
   });
-  app.use(chain(generalRateLimit(ctx.rateLimits, config.rateLimitPerMinute, metrics, logger), jsonBody({ limit: config.bodyLimit })));
+  app.use(chain(generalRateLimit(ctx.rateLimits, config.rateLimitPerMinute, metrics, logger, config.trustProxy !== undefined), jsonBody({ limit: config.bodyLimit, timeoutMs: config.http.bodyTimeoutMs })));
 
   app.get('/', (_req, res) => {
     res.json({ message: 'welcome to JWT Pizza', version });
@@ -103,5 +115,11 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext } {
   app.use(docsRouter(catalogue, version, deps.factoryPublicUrl));
   app.use(unknownEndpoint(metrics, logger));
   app.use(errorHandler(logger));
+  if (metricsApp !== app) {
+    metricsApp.disable('x-powered-by');
+    metricsApp.use((_req, res) => void res.status(404).json({ message: 'unknown endpoint' }));
+    metricsApp.use(errorHandler(logger));
+    return { app, ctx, metricsApp };
+  }
   return { app, ctx };
 }

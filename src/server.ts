@@ -1,3 +1,5 @@
+// Must stay the first import: it starts the tracing SDK before the modules it instruments are used.
+import './shared/tracing/register';
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { clusterWorkerMetrics, joinCluster, startClusterPrimary } from './cluster';

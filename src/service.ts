@@ -11,9 +11,11 @@ import { seed } from './seed';
 import { openDatabase } from './shared/db';
 import { createLogger, type Logger } from './shared/logging/logger';
 import { createMetrics } from './shared/metrics/metrics';
+import { createHttpServer } from './shared/http/server';
 import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLimit/store';
 import { createRedisRateLimitStore } from './shared/rateLimit/redisStore';
 import { defaultInstanceId, startTelemetry } from './shared/telemetry';
+import { shutdownTracing } from './shared/tracing';
 
 /** Chaos-control key of the embedded simulator when FACTORY_ADMIN_KEY is unset (development only). */
 export const DEV_SIMULATOR_ADMIN_KEY = 'dev-factory-admin-key';
@@ -23,6 +25,8 @@ export interface RunningService {
   port: number;
   ctx: AppContext;
   server: http.Server;
+  /** Where GET /metrics is served when METRICS_PORT is set (otherwise on `url`). */
+  metricsUrl?: string;
   simulator?: RunningFactorySimulator;
   /** Stop accepting, let in-flight requests finish (bounded), flush telemetry, close the factory and the pool. */
   shutdown(reason?: string): Promise<void>;
@@ -87,27 +91,30 @@ export async function startService(config: Config, options: StartOptions = {}): 
     logger,
   });
 
-  const rateLimits: RateLimitStore = config.redisUrl ? createRedisRateLimitStore(config.redisUrl, logger) : createMemoryRateLimitStore();
-  const { app, ctx } = createApp({ config, database, logger, metrics, factory, factoryPublicUrl: factoryUrl, rateLimits, metricsText: options.metricsText });
+  const rateLimits: RateLimitStore = config.redisUrl ? createRedisRateLimitStore(config.redisUrl, logger, config.redisKeyPrefix) : createMemoryRateLimitStore();
+  const { app, ctx, metricsApp } = createApp({ config, database, logger, metrics, factory, factoryPublicUrl: factoryUrl, rateLimits, metricsText: options.metricsText });
   const jobs = startBackgroundJobs(ctx);
   await jobs.initial;
 
   let shuttingDown = false;
-  const server = http.createServer(app);
+  const server = createHttpServer(app, config.http);
   // During the drain, answers on kept-alive connections tell the client to reconnect (elsewhere).
   server.on('request', (_req, res: http.ServerResponse) => {
     if (shuttingDown && !res.headersSent) res.setHeader('Connection', 'close');
   });
-  // Longer than a typical load balancer's idle timeout, so it closes idle connections first.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+  // METRICS_PORT: the scrape endpoint on a listener of its own, never reachable through the service port.
+  let metricsServer: http.Server | undefined;
+  let metricsUrl: string | undefined;
+  if (metricsApp && config.metrics.listen) {
+    metricsServer = createHttpServer(metricsApp, config.http);
+    await listen(metricsServer, config.metrics.listen.port, config.metrics.listen.host);
+    const { host } = config.metrics.listen;
+    metricsUrl = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${(metricsServer.address() as AddressInfo).port}`;
+    logger.info({ type: 'http', url: metricsUrl }, 'metrics listener started');
+  }
   logger.info({ type: 'http', url, database: config.database.kind, factory: simulator ? 'embedded simulator' : 'external', env: config.env }, 'jwt-pizza-service listening');
 
   let shutdownPromise: Promise<void> | undefined;
@@ -121,14 +128,30 @@ export async function startService(config: Config, options: StartOptions = {}): 
       await drained;
       clearTimeout(timer);
       jobs.stop();
+      if (metricsServer) {
+        const closed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+        metricsServer.closeAllConnections();
+        await closed;
+      }
       await factory.close();
       await simulator?.close();
       await rateLimits.close();
       await database.close();
       logger.info({ type: 'http' }, 'shutdown complete');
       await telemetry.shutdown(5000);
+      await shutdownTracing();
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());
 
-  return { url, port, ctx, server, simulator, shutdown };
+  return { url, port, ctx, server, metricsUrl, simulator, shutdown };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

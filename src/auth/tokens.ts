@@ -1,5 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
+import { context, trace } from '@opentelemetry/api';
 import jwt from 'jsonwebtoken';
+import { tracer, tracingEnabled } from '../shared/tracing';
 
 interface TokenClaims { sub: string; sid: string; exp?: number }
 interface RememberedToken extends VerifiedToken { exp: number }
@@ -41,25 +43,35 @@ export interface VerifiedToken {
 
 /** The session id of a valid token, or undefined. Only HS256 with our secret: no `alg: none`, no key confusion. */
 export function verifyToken(token: string, secret: string): VerifiedToken | undefined {
+  if (!tracingEnabled() || !trace.getSpan(context.active())?.isRecording()) return verify(token, secret).result;
+  // Whether it checked and whether the signature was checked again or remembered; never the token or its claims.
+  const span = tracer.startSpan('jwt verify', { attributes: { 'auth.jwt.algorithm': 'HS256' } });
+  const { result, remembered } = verify(token, secret);
+  span.setAttributes({ 'auth.jwt.valid': result !== undefined, 'auth.jwt.remembered': remembered });
+  span.end();
+  return result;
+}
+
+function verify(token: string, secret: string): { result: VerifiedToken | undefined; remembered: boolean } {
   const { key, verified } = forSecret(secret);
   const known = verified.get(token);
   if (known) {
-    if (!expired(known.exp)) return { userId: known.userId, sessionId: known.sessionId };
+    if (!expired(known.exp)) return { result: { userId: known.userId, sessionId: known.sessionId }, remembered: true };
     verified.delete(token);
-    return undefined;
+    return { result: undefined, remembered: true };
   }
   let claims: Partial<TokenClaims>;
   try {
     claims = jwt.verify(token, key, { algorithms: ['HS256'] }) as Partial<TokenClaims>;
   } catch {
-    return undefined;
+    return { result: undefined, remembered: false };
   }
-  if (typeof claims.sid !== 'string' || typeof claims.sub !== 'string') return undefined;
+  if (typeof claims.sid !== 'string' || typeof claims.sub !== 'string') return { result: undefined, remembered: false };
   const result = { userId: Number(claims.sub), sessionId: claims.sid };
   // Our tokens always carry exp; one without it is verified every time rather than remembered forever.
   if (typeof claims.exp === 'number') {
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
     verified.set(token, { ...result, exp: claims.exp });
   }
-  return result;
+  return { result, remembered: false };
 }

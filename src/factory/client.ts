@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SpanKind, SpanStatusCode, context, propagation, type Span } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
+import { tracer, tracingEnabled } from '../shared/tracing';
 import { createCircuitBreaker } from './circuitBreaker';
 import { createJsonTransport, TransportError, type JsonResponse } from './httpTransport';
 import { createLatencyWindow } from './latencyWindow';
@@ -93,7 +95,7 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
         const response = await transport.send({
           method: 'POST',
           url: orderUrl,
-          headers: { authorization: `Bearer ${apiKey}` },
+          headers: withTraceContext({ authorization: `Bearer ${apiKey}` }),
           body: { diner: request.diner, order: request.order },
           signal,
         });
@@ -200,28 +202,57 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
     else logger.warn(event, `factory order failed: ${outcome.reason}`);
   }
 
-  return {
-    async createPizza(request) {
-      const startedAt = performance.now();
-      if (closed || !breaker.tryAcquire()) {
-        const outcome = failed(closed ? 'factory_error' : 'circuit_open', elapsed(startedAt));
-        log(request, outcome, { attempts: 0, detail: closed ? 'factory client closed' : 'circuit open, factory not called' });
-        return outcome;
-      }
+  async function createPizza(request: FactoryOrderRequest, span?: Span): Promise<FactoryOutcome> {
+    const startedAt = performance.now();
+    if (closed || !breaker.tryAcquire()) {
+      const reason = closed ? 'factory_error' : 'circuit_open';
+      const outcome = failed(reason, elapsed(startedAt));
+      log(request, outcome, { attempts: 0, detail: closed ? 'factory client closed' : 'circuit open, factory not called' });
+      span?.setAttributes({ 'factory.outcome': reason, 'factory.attempts': 0, 'factory.circuit': breaker.state() });
+      return outcome;
+    }
 
-      const controller = new AbortController();
-      const deadline = setTimeout(() => controller.abort(DEADLINE), timeoutMs);
-      inFlight.add(controller);
-      try {
-        const result = await callFactory(request, controller.signal, startedAt).catch(
-          (error: unknown): CallResult => transportFailure(error, controller.signal, startedAt),
-        );
-        record(request, result);
-        return result.outcome;
-      } finally {
-        clearTimeout(deadline);
-        inFlight.delete(controller);
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(DEADLINE), timeoutMs);
+    inFlight.add(controller);
+    try {
+      const result = await callFactory(request, controller.signal, startedAt).catch(
+        (error: unknown): CallResult => transportFailure(error, controller.signal, startedAt),
+      );
+      record(request, result);
+      if (span) {
+        span.setAttributes({
+          'factory.outcome': result.outcome.kind === 'fulfilled' ? 'fulfilled' : result.outcome.reason,
+          'factory.attempts': result.attempts,
+          'factory.circuit': breaker.state(),
+        });
+        if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
       }
+      return result.outcome;
+    } finally {
+      clearTimeout(deadline);
+      inFlight.delete(controller);
+    }
+  }
+
+  return {
+    createPizza(request) {
+      if (!tracingEnabled()) return createPizza(request);
+      // The span's attributes are fixed names and bounded values: no URL (the report URL holds our key),
+      // no diner details. Its context goes to the factory as `traceparent`.
+      return tracer.startActiveSpan(
+        'factory create pizza',
+        { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'POST', 'url.path': orderUrl.pathname, 'order.id': request.order.id, 'factory.circuit_before': breaker.state() } },
+        async (span) => {
+          try {
+            const outcome = await createPizza(request, span);
+            if (outcome.kind === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.reason });
+            return outcome;
+          } finally {
+            span.end();
+          }
+        },
+      );
     },
 
     state() {
@@ -248,6 +279,12 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
 function tripsBreaker(status: number): boolean {
   if (status === 408 || status === 429) return true;
   return status < 400 || status >= 500;
+}
+
+/** The W3C `traceparent` (and `tracestate`) of the active span, when tracing is on. */
+function withTraceContext(headers: Record<string, string>): Record<string, string> {
+  if (tracingEnabled()) propagation.inject(context.active(), headers);
+  return headers;
 }
 
 function elapsed(startedAt: number): number {

@@ -7,6 +7,7 @@ import type { MenuCache } from '../menu/menuService';
 import { isConnectionError, isUniqueViolation } from '../shared/db';
 import { AppError, badRequest, conflict, notFound } from '../shared/errors';
 import { unitsToBtc } from '../shared/money';
+import { exemplarLabels } from '../shared/tracing';
 import type { User } from '../users/usersRepository';
 import { findUserById } from '../users/usersRepository';
 import * as orders from './ordersRepository';
@@ -127,14 +128,14 @@ async function fulfil(ctx: AppContext, diner: User, order: OrderRecord, knownIte
     ctx.metrics.purchases.inc({ outcome: 'success', reason: 'none' });
     ctx.metrics.pizzasSold.inc(items.length);
     ctx.metrics.revenue.inc(unitsToBtc(order.totalUnits));
-    ctx.metrics.factoryDuration.observe({ outcome: 'fulfilled' }, outcome.latencyMs / 1000);
+    ctx.metrics.factoryDuration.observe({ labels: { outcome: 'fulfilled' }, value: outcome.latencyMs / 1000, exemplarLabels: exemplarLabels() });
     ctx.logger.info({ type: 'factory', event: 'order', orderId: order.id, outcome: 'fulfilled', latencyMs: outcome.latencyMs, ...(outcome.reportUrl ? { reportUrl: redactReportUrl(outcome.reportUrl) } : {}) }, 'order fulfilled');
     return { order: orders.toOrderView({ ...order, status: 'fulfilled' }, items), jwt: outcome.jwt };
   }
 
   await settle(ctx, order.id, () => orders.markFailed(ctx.db, order.id, { reason: outcome.reason, message: outcome.message, factoryStatus: outcome.factoryStatus, reportUrl: outcome.reportUrl }, now));
   ctx.metrics.purchases.inc({ outcome: 'failure', reason: outcome.reason });
-  if (outcome.reason !== 'circuit_open') ctx.metrics.factoryDuration.observe({ outcome: outcome.reason }, outcome.latencyMs / 1000);
+  if (outcome.reason !== 'circuit_open') ctx.metrics.factoryDuration.observe({ labels: { outcome: outcome.reason }, value: outcome.latencyMs / 1000, exemplarLabels: exemplarLabels() });
   ctx.logger.warn(
     {
       type: 'factory',

@@ -7,6 +7,8 @@ import { redactReportUrl } from '../redact';
 import { activateChaos, chaosRequestSchema, chaosStrikes, describeChaos, isChaosType, type Chaos, type ChaosType } from './chaos';
 import { createKeyRing, generateSigningKey, type Jwks, type SigningKey } from './keys';
 
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
+
 export interface FactorySimulatorOptions {
   /** Vendor key expected as `Authorization: Bearer` on orders. */
   apiKey: string;
@@ -177,6 +179,11 @@ export function createFactorySimulator(options: FactorySimulatorOptions): Factor
         return;
       }
       const { diner, order } = parsed.data;
+      // The caller's W3C trace context: logged with its trace id, so the factory's side of an order is
+      // found from the service's trace (and back). Only well-formed values; nothing is logged without one.
+      const traceparent = req.headers.traceparent;
+      const trace = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent) : null;
+      if (trace) logger.info({ type: 'factory', event: 'order_received', orderId: order.id, traceparent, trace_id: trace[1], parent_span_id: trace[2] }, 'order received');
 
       if (order.items.length === 0 || order.items.length > MAX_OVEN_ITEMS) {
         if (await waitWhileConnected(ovenFullDelayMs, res)) res.status(503).json({ message: 'The oven is full' });
@@ -190,7 +197,7 @@ export function createFactorySimulator(options: FactorySimulatorOptions): Factor
       }
 
       const reportUrl = reportUrlFor(req, activeChaos);
-      logger.info({ type: 'chaos', event: 'strike', chaosType: activeChaos.type, reportUrl: redactReportUrl(reportUrl) }, 'chaos strikes an order');
+      logger.info({ type: 'chaos', event: 'strike', chaosType: activeChaos.type, reportUrl: redactReportUrl(reportUrl), ...(trace ? { trace_id: trace[1] } : {}) }, 'chaos strikes an order');
       switch (activeChaos.type) {
         case 'fail':
           res.status(500).json({ message: 'chaos monkey', reportUrl });

@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql, type Dialect } from 'kysely';
 import { createPool, type Pool } from 'mysql2';
 import type { DatabaseConfig } from '../../config';
+import { tracingEnabled } from '../tracing';
+import { tracedDialect } from '../tracing/sqlSpans';
 import { migrationProvider } from './migrations';
 import type { Database } from './schema';
 
@@ -62,7 +64,7 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
       },
       close: () => sqlite.close(),
     };
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    db = new Kysely<Database>({ dialect: withTracing(new SqliteDialect({ database }), 'sqlite') });
     poolStats = () => ({ inUse: 0, idle: 1 });
   } else {
     const pool: Pool = createPool({
@@ -83,7 +85,7 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
       enableKeepAlive: true,
       timezone: 'Z',
     });
-    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: withTracing(new MysqlDialect({ pool }), 'mysql') });
     poolStats = () => {
       const internals = pool as unknown as PoolInternals;
       const all = internals._allConnections?.length ?? 0;
@@ -116,6 +118,11 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
       await db.destroy();
     },
   };
+}
+
+/** Statement spans only when the tracing SDK runs: an untraced process keeps Kysely's own driver as it is. */
+function withTracing(dialect: Dialect, system: 'sqlite' | 'mysql'): Dialect {
+  return tracingEnabled() ? tracedDialect(dialect, system) : dialect;
 }
 
 function versionAtLeast(version: string, minimum: [number, number]): boolean {

@@ -4,10 +4,11 @@ import express, { type ErrorRequestHandler, type NextFunction, type Request, typ
 import helmet from 'helmet';
 import type { Config } from '../../config';
 import { isConnectionError } from '../db';
-import { AppError, badRequest, internal, payloadTooLarge, serviceUnavailable, tooManyRequests, unsupportedMediaType } from '../errors';
+import { AppError, badRequest, internal, payloadTooLarge, requestTimeout, serviceUnavailable, tooManyRequests, unsupportedMediaType } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { Metrics, SuspiciousCategory } from '../metrics/metrics';
 import type { RateLimitStore, WindowCount } from '../rateLimit/store';
+import { activeSpanContext, exemplarLabels, tracingEnabled } from '../tracing';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
@@ -16,6 +17,11 @@ export function requestId(): RequestHandler {
     const incoming = req.headers['x-request-id'];
     req.requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('x-request-id', req.requestId);
+    if (tracingEnabled()) {
+      // W3C Trace Context's response header: a client (or on-call holding a 5xx's requestId) finds the trace.
+      const span = activeSpanContext();
+      if (span) res.setHeader('traceresponse', `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`);
+    }
     next();
   };
 }
@@ -95,7 +101,7 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const labels = { method: req.method, route: routeLabel(req), status_code: String(res.statusCode) };
       metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, seconds);
+      metrics.httpDuration.observe({ labels, value: seconds, exemplarLabels: exemplarLabels() });
       const line: Record<string, unknown> = {
         type: 'http',
         reqId: req.requestId,
@@ -150,13 +156,27 @@ export function cors(allowed: Config['corsOrigins']): RequestHandler {
  * with express.json. Requests without a body (every GET) skip the parser, which would otherwise look at
  * each one again to find nothing to do.
  */
-export function jsonBody(options: { limit: string | number }): RequestHandler {
+export function jsonBody(options: { limit: string | number; timeoutMs: number }): RequestHandler {
   const parse = express.json({ limit: options.limit, strict: true });
   return (req, res, next) => {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (!hasBody) return next();
     if ((req.method === 'POST' || req.method === 'PUT') && !req.is('application/json')) throw unsupportedMediaType();
-    parse(req, res, next);
+    // A body that trickles in holds a socket and a parser: past the bound it is answered 408 through the
+    // error handler (JSON, logged, counted) and the connection is closed, whatever the client still sends.
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      res.setHeader('Connection', 'close');
+      res.once('finish', () => setTimeout(() => req.socket.destroy(), 500).unref());
+      next(requestTimeout('request body not received in time'));
+    }, options.timeoutMs);
+    parse(req, res, (error?: unknown) => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      next(error);
+    });
   };
 }
 
@@ -170,8 +190,27 @@ export function clientIp(req: Request): string {
   return req.clientIp;
 }
 
-export function generalRateLimit(store: RateLimitStore, perMinute: number, metrics: Metrics, logger: Logger): RequestHandler {
+/**
+ * The general per-IP limit. `proxyTrustConfigured` is whether TRUST_PROXY is set at all: without it, a
+ * peer that forwards for others (X-Forwarded-For) cannot be told from a client, and counting a proxy's
+ * address would refuse every client behind it at once. Such requests skip this limit (the login limits
+ * still count the peer's address), are counted in http_untrusted_forwarded_requests_total, and the
+ * misconfiguration is logged once.
+ */
+export function generalRateLimit(store: RateLimitStore, perMinute: number, metrics: Metrics, logger: Logger, proxyTrustConfigured: boolean): RequestHandler {
+  let warned = false;
   return (req, _res, next) => {
+    if (!proxyTrustConfigured && req.headers['x-forwarded-for'] !== undefined) {
+      metrics.untrustedForwarded.inc();
+      if (!warned) {
+        warned = true;
+        logger.warn(
+          { type: 'security', event: 'untrusted_forwarded', ip: clientIp(req) },
+          'X-Forwarded-For received but TRUST_PROXY is unset: if this peer is a proxy, set TRUST_PROXY to its address; until then the general per-IP limit skips forwarded requests and the login limits count the proxy as one client',
+        );
+      }
+      return next();
+    }
     if (perMinute <= 0) return next();
     const ip = clientIp(req);
     const judge = ({ count, resetMs }: WindowCount) => {

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { tracingEnabled, traceLogFields } from '../tracing';
 import { scrubLogLine } from './redact';
 
 export type { Logger };
@@ -75,6 +76,8 @@ export function createLogger(options: LoggerOptions): Logger {
     // Secret-named keys at any depth, JWT signatures and bearer tokens inside values; runs once per
     // serialized line, before it reaches stdout or Loki.
     hooks: { streamWrite: scrubLogLine },
+    // Lines written inside a traced request name its trace and span; without tracing, no per-line call.
+    ...(tracingEnabled() ? { mixin: traceLogFields } : {}),
   };
   const stdout: DestinationStream = options.destination
     ?? (options.pretty ? (pino.transport({ target: 'pino-pretty', options: { colorize: true } }) as DestinationStream) : batchedStdout());

@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type HistogramConfiguration, type LabelValues } from 'prom-client';
 import { FACTORY_FAILURE_REASONS } from '../../factory/types';
+import { spanDrops } from '../tracing';
 
 export const SUSPICIOUS_CATEGORIES = ['dotenv', 'git', 'wordpress', 'php', 'admin', 'other'] as const;
 export type SuspiciousCategory = (typeof SUSPICIOUS_CATEGORIES)[number];
@@ -15,6 +16,7 @@ export interface MetricHooks {
   activeUsers?: () => Promise<number>;
   dbPool?: () => { inUse: number; idle: number };
   circuitState?: () => number;
+  rateLimitStoreDegraded?: () => boolean;
 }
 
 /** A collect hook must never stall a scrape or a push: a slow source keeps its last value. */
@@ -31,12 +33,29 @@ async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T | unde
   }
 }
 
+/**
+ * A histogram that keeps, per bucket, the trace id of its latest sampled observation. prom-client only
+ * lets such a histogram join an OpenMetrics registry; ours stays Prometheus text for everyone who asks for
+ * it (tests, the cluster aggregation, remote_write), and the exemplars are shown to scrapers that ask for
+ * OpenMetrics (see openMetricsText). Observed with `observe({ labels, value, exemplarLabels })`.
+ */
+export type ExemplarHistogram<T extends string> = Omit<Histogram<T>, 'observe'> & {
+  observe(data: { labels: LabelValues<T>; value: number; exemplarLabels?: Record<string, string> }): void;
+};
+
+function exemplarHistogram<T extends string>(registry: Registry, config: HistogramConfiguration<T>): ExemplarHistogram<T> {
+  const histogram = new Histogram<T>({ ...config, enableExemplars: true, registers: [] });
+  registry.registerMetric(histogram);
+  return histogram as ExemplarHistogram<T>;
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   /** Filled in by createApp once the database and factory client exist; read at collection time. */
   const hooks: MetricHooks = {};
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const seenDrops: Partial<Record<'queue_full' | 'export_failed', number>> = { queue_full: spanDrops.queueFull, export_failed: spanDrops.exportFailed };
 
   const metrics = {
     registry,
@@ -47,12 +66,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['method', 'route', 'status_code'] as const,
       registers,
     }),
-    httpDuration: new Histogram({
+    httpDuration: exemplarHistogram(registry, {
       name: 'http_request_duration_seconds',
       help: 'HTTP request latency in seconds, from first byte in to last byte out',
       labelNames: ['method', 'route', 'status_code'] as const,
       buckets: HTTP_BUCKETS,
-      registers,
     }),
     purchases: new Counter({
       name: 'pizza_purchases_total',
@@ -62,12 +80,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     pizzasSold: new Counter({ name: 'pizzas_sold_total', help: 'Pizzas in fulfilled orders', registers }),
     revenue: new Counter({ name: 'pizza_revenue_btc_total', help: 'Revenue of fulfilled orders, in BTC', registers }),
-    factoryDuration: new Histogram({
+    factoryDuration: exemplarHistogram(registry, {
       name: 'pizza_factory_request_duration_seconds',
       help: 'Latency of calls to the pizza factory in seconds, by outcome',
       labelNames: ['outcome'] as const,
       buckets: FACTORY_BUCKETS,
-      registers,
     }),
     circuitState: new Gauge({
       name: 'pizza_factory_circuit_state',
@@ -114,6 +131,21 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['limiter'] as const,
       registers,
     }),
+    untrustedForwarded: new Counter({
+      name: 'http_untrusted_forwarded_requests_total',
+      help: 'Requests that carried X-Forwarded-For while TRUST_PROXY is unset (a proxy nobody declared): not held by the general per-IP limit',
+      registers,
+    }),
+    rateLimitStoreDegraded: new Gauge({
+      name: 'rate_limit_store_degraded',
+      help: '1 while the shared rate-limit store (Redis) is unreachable: the general limit fails open, login limits are per instance',
+      registers,
+      // In a cluster, any worker that cannot reach Redis shows.
+      aggregator: 'max',
+      collect() {
+        this.set(hooks.rateLimitStoreDegraded?.() ? 1 : 0);
+      },
+    }),
     dbUp: new Gauge({ name: 'db_up', help: '1 when the database answered its last health check, 0 when not', registers, aggregator: 'min' }),
     dbPool: new Gauge({
       name: 'db_pool_connections',
@@ -147,6 +179,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Log lines dropped because the Loki push buffer was full or the push gave up',
       registers,
     }),
+    traceSpansDropped: new Counter({
+      name: 'trace_spans_dropped_total',
+      help: 'Sampled trace spans that will never reach the OTLP collector, by reason (queue_full, export_failed)',
+      labelNames: ['reason'] as const,
+      registers,
+      // The tracing SDK is one per process and counts its own drops; each registry adds what is new since it last looked.
+      collect() {
+        for (const [reason, total] of [['queue_full', spanDrops.queueFull], ['export_failed', spanDrops.exportFailed]] as const) {
+          const delta = total - (seenDrops[reason] ?? 0);
+          if (delta > 0) this.inc({ reason }, delta);
+          seenDrops[reason] = total;
+        }
+      },
+    }),
   };
 
   // Series exist from start-up so ratios and rate() have both sides before the first event.
@@ -162,6 +208,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     for (const outcome of ['success', 'failure']) metrics.telemetryPushes.inc({ sink, outcome }, 0);
   }
   metrics.logLinesDropped.inc(0);
+  metrics.untrustedForwarded.inc(0);
+  for (const reason of ['queue_full', 'export_failed']) metrics.traceSpansDropped.inc({ reason }, 0);
   metrics.pizzasSold.inc(0);
   metrics.revenue.inc(0);
   metrics.circuitState.set(0);
@@ -173,3 +221,32 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+
+/** Whether a scraper prefers OpenMetrics (Prometheus asks for it first; exemplars exist only there). */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes('application/openmetrics-text');
+}
+
+/**
+ * The registry in OpenMetrics text, with exemplars. prom-client's own OpenMetrics rendering renames every
+ * counter of the registry in place (it drops `_total` from the family name), which would break the
+ * Prometheus text served from the same registry; each counter is rendered through a view with the
+ * OpenMetrics family name instead, and the registry is left untouched.
+ */
+export async function openMetricsText(registry: Registry): Promise<string> {
+  // prom-client keeps a registry's default labels (our `source`) private, and has no getter for them.
+  const defaultLabels = (registry as unknown as { _defaultLabels?: Record<string, string> })._defaultLabels ?? {};
+  // prom-client's typings know neither the content-type argument nor getMetricsAsString.
+  const view = new (Registry as unknown as new (contentType: string) => Registry)(Registry.OPENMETRICS_CONTENT_TYPE) as Registry & { getMetricsAsString(metric: unknown): Promise<string> };
+  view.setDefaultLabels(defaultLabels);
+  const families = await Promise.all(
+    registry.getMetricsAsArray().map((metric) => {
+      const { type, name } = metric as unknown as { type: string; name: string };
+      const shown = type === 'counter' ? Object.create(metric, { name: { value: name.replace(/_total$/, '') } }) : metric;
+      return view.getMetricsAsString(shown);
+    }),
+  );
+  return `${families.join('\n')}\n# EOF\n`;
+}

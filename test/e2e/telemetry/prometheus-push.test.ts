@@ -75,7 +75,7 @@ describe('remote_write to a real Prometheus', () => {
   test('when the whole service catalogue (with default metrics) is pushed on its timer, then Prometheus stores every series sent', async () => {
     const metrics = createMetrics();
     metrics.httpRequests.inc({ method: 'GET', route: '/api/order/menu', status_code: '200' });
-    metrics.httpDuration.observe({ method: 'GET', route: '/api/order/menu', status_code: '200' }, 0.004);
+    metrics.httpDuration.observe({ labels: { method: 'GET', route: '/api/order/menu', status_code: '200' }, value: 0.004 });
     const sentBodies: Uint8Array[] = [];
     const recordingFetch = (url: string, init: RequestInit) => {
       sentBodies.push(init.body as Uint8Array);

@@ -1,0 +1,47 @@
+import { context, trace, TraceFlags, type SpanContext, type Tracer } from '@opentelemetry/api';
+
+/**
+ * What the rest of the service knows of tracing: whether the SDK was started (register.ts, before the app
+ * loads), the tracer for manual spans, and the SDK's own counts. Everything here is a no-op when tracing
+ * is off, and callers check tracingEnabled() first so that an untraced request pays nothing.
+ */
+const state: { enabled: boolean; shutdown?: () => Promise<void> } = { enabled: false };
+
+/** Spans that will never reach the collector: the export queue was full, or their batch failed to export. */
+export const spanDrops = { queueFull: 0, exportFailed: 0 };
+
+export function markTracingStarted(shutdown: () => Promise<void>): void {
+  state.enabled = true;
+  state.shutdown = shutdown;
+}
+
+/** Exports the spans still queued (service shutdown); bounded by the exporter's timeout, never rejects. */
+export async function shutdownTracing(): Promise<void> {
+  await state.shutdown?.().catch(() => undefined);
+}
+
+export function tracingEnabled(): boolean {
+  return state.enabled;
+}
+
+/** A proxy until the SDK registers its provider; manual spans (SQL, factory, JWT) are made with it. */
+export const tracer: Tracer = trace.getTracer('jwt-pizza-service');
+
+/** The span context of the active span, when tracing is on and one is active. */
+export function activeSpanContext(): SpanContext | undefined {
+  if (!state.enabled) return undefined;
+  const spanContext = trace.getSpan(context.active())?.spanContext();
+  return spanContext && trace.isSpanContextValid(spanContext) ? spanContext : undefined;
+}
+
+/** Exemplar labels for a histogram observation: only a sampled trace can be found again, so only it is linked. */
+export function exemplarLabels(): Record<string, string> {
+  const spanContext = activeSpanContext();
+  return spanContext && spanContext.traceFlags & TraceFlags.SAMPLED ? { trace_id: spanContext.traceId } : {};
+}
+
+/** pino `mixin`: the trace and span of the request a log line is written in. */
+export function traceLogFields(): Record<string, string> {
+  const spanContext = activeSpanContext();
+  return spanContext ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
+}
