@@ -1,0 +1,162 @@
+// The generated Alertmanager configuration, checked by Debian's amtool (0.25) and against the
+// catalogue: every alert routes where its severity says, and the inhibit rules say exactly what
+// INHIBITIONS says. test/grafana/alertmanagerNotifications.test.ts proves it on a running Alertmanager.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ALERTMANAGER_CONFIG_PATH, INHIBITIONS, PAGE_RECEIVER, routingTable, TICKET_RECEIVER } from '../../grafana/src/alertmanager';
+import { SERVICE_SOURCE, TEAM } from '../../grafana/src/catalogue';
+import { allAlerts } from '../../grafana/src/rules/definitions';
+import { alertAnnotations, alertLabels } from '../../grafana/src/rules/model';
+import { parseYaml, YamlValue } from '../../grafana/src/yaml';
+import { renderAlertmanagerConfig } from '../../scripts/alertmanager-config';
+import { alertmanagerToolsAvailable, runAmtool } from './alertmanagerTools';
+import { REPOSITORY_ROOT } from './metricNames';
+
+type Obj = { [key: string]: YamlValue };
+const obj = (v: YamlValue | undefined): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
+const arr = (v: YamlValue | undefined): YamlValue[] => (Array.isArray(v) ? v : []);
+
+const CONFIG_DIR = join(REPOSITORY_ROOT, 'grafana', 'alertmanager');
+const CONFIG_FILE = join(REPOSITORY_ROOT, ALERTMANAGER_CONFIG_PATH);
+const config = obj(parseYaml(readFileSync(CONFIG_FILE, 'utf8')));
+
+/** Alertmanager's matcher semantics for the forms the file uses: name="v", name=~"re" (anchored). */
+function matches(matcher: string, labels: Record<string, string>): boolean {
+  const parsed = /^([A-Za-z_][A-Za-z0-9_]*)(=~|!=|!~|=)(".*")$/.exec(matcher);
+  if (!parsed) throw new Error(`unexpected matcher ${matcher}`);
+  const [, name, op, quoted] = parsed;
+  const value = JSON.parse(quoted) as string;
+  const actual = labels[name] ?? '';
+  if (op === '=') return actual === value;
+  if (op === '!=') return actual !== value;
+  const regex = new RegExp(`^(?:${value})$`);
+  return op === '=~' ? regex.test(actual) : !regex.test(actual);
+}
+
+/** Whether the file's inhibit_rules mute `target` while `source` fires. */
+function inhibits(source: Record<string, string>, target: Record<string, string>): boolean {
+  return arr(config.inhibit_rules).map(obj).some(
+    (rule) =>
+      arr(rule.source_matchers).every((m) => matches(String(m), source)) &&
+      arr(rule.target_matchers).every((m) => matches(String(m), target)) &&
+      arr(rule.equal).every((name) => (source[String(name)] ?? '') === (target[String(name)] ?? '')),
+  );
+}
+
+const labelsOf = (alert: string, source = SERVICE_SOURCE) => {
+  const rule = allAlerts().find((r) => r.alert === alert);
+  if (!rule) throw new Error(`no alert ${alert}`);
+  return { alertname: alert, ...alertLabels(rule), source };
+};
+
+describe('Alertmanager configuration against the catalogue (grafana/alertmanager/alertmanager.yml)', () => {
+  test('every page and ticket of the catalogue is in the routing table, routed by severity', () => {
+    const table = routingTable();
+    expect(table.map((row) => row.rule.alert)).toEqual(allAlerts().map((rule) => rule.alert));
+    for (const row of table) expect(row.receiver).toBe(row.rule.severity === 'page' ? PAGE_RECEIVER : TICKET_RECEIVER);
+    expect(new Set(table.map((row) => row.rule.severity))).toEqual(new Set(['page', 'ticket']));
+  });
+
+  const pairs = allAlerts().flatMap((source) => allAlerts().map((target) => [source.alert, target.alert] as const));
+  const expected = new Set(INHIBITIONS.flatMap((i) => i.targets.map((t) => `${i.source.alert} -> ${t.alert}`)));
+
+  test('the inhibit rules mute exactly the pairs INHIBITIONS lists, and only within one source', () => {
+    const actual = pairs.filter(([source, target]) => source !== target && inhibits(labelsOf(source), labelsOf(target))).map(([s, t]) => `${s} -> ${t}`);
+    expect(new Set(actual)).toEqual(expected);
+    expect(expected.size).toBeGreaterThanOrEqual(5);
+    for (const pair of expected) {
+      const [source, target] = pair.split(' -> ');
+      expect(inhibits(labelsOf(source, 'deployment-a'), labelsOf(target, 'deployment-b'))).toBe(false);
+    }
+  });
+
+  test('the purchase page explains the factory alerts; nothing inhibits itself and no two alerts inhibit each other in a cycle', () => {
+    const targetsOf = (name: string) => INHIBITIONS.filter((i) => i.source.alert === name).flatMap((i) => i.targets.map((t) => t.alert));
+    expect(targetsOf('PizzaPurchaseFailures')).toEqual(expect.arrayContaining(['PizzaFactoryCircuitOpen', 'PizzaFactoryLatencyHigh', 'Http5xxRatioHigh']));
+    const reachable = (from: string, seen = new Set<string>()): Set<string> => {
+      for (const next of targetsOf(from)) if (!seen.has(next)) reachable(next, seen.add(next));
+      return seen;
+    };
+    for (const rule of allAlerts()) expect(reachable(rule.alert).has(rule.alert)).toBe(false);
+  });
+
+  test('receivers are webhooks at .invalid placeholders: no URL or token is committed', () => {
+    const receivers = arr(config.receivers).map(obj);
+    expect(receivers.map((r) => r.name)).toEqual([PAGE_RECEIVER, TICKET_RECEIVER]);
+    for (const receiver of receivers) {
+      const [webhook] = arr(receiver.webhook_configs).map(obj);
+      expect(new URL(String(webhook.url)).hostname).toMatch(/\.invalid$/);
+      expect(webhook.send_resolved).toBe(true);
+      expect(Object.keys(receiver)).toEqual(['name', 'webhook_configs']);
+    }
+  });
+
+  test('factory alerts carry the admin action that ends the chaos; no annotation mentions a key', () => {
+    for (const rule of allAlerts()) {
+      const annotations = alertAnnotations(rule);
+      if (rule.alert.startsWith('PizzaFactory') || rule.alert.startsWith('PizzaPurchase') || rule.alert === 'PizzaInvalidJwt') {
+        expect(annotations.action).toContain('POST /api/order/factory/report');
+      }
+      expect(Object.values(annotations).join('\n')).not.toMatch(/api[_ -]?key|apiKey|FACTORY_API_KEY/i);
+    }
+  });
+});
+
+const describeWithAmtool = alertmanagerToolsAvailable() ? describe : describe.skip;
+
+describeWithAmtool('amtool (Debian prometheus-alertmanager)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'alertmanager-config-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('amtool check-config accepts the committed file and its templates', async () => {
+    const result = await runAmtool(['check-config', 'alertmanager.yml'], CONFIG_DIR);
+    expect(result.output).toMatch(/3 inhibit rules|inhibit rules/);
+    expect(result.output).toMatch(/1 templates/);
+    if (result.code !== 0) throw new Error(result.output);
+  });
+
+  test('amtool check-config accepts the rendered file, with bearer token files and a time scale', async () => {
+    const tokenFile = join(dir, 'page-token');
+    writeFileSync(tokenFile, 'page-token-value\n', { mode: 0o600 });
+    const rendered = renderAlertmanagerConfig({
+      urls: { [PAGE_RECEIVER]: 'https://oncall.example/integrations/v1/alertmanager/abc/', [TICKET_RECEIVER]: 'http://127.0.0.1:9/tickets' },
+      tokenFiles: { [PAGE_RECEIVER]: tokenFile },
+      scale: () => '2s',
+    });
+    expect(rendered).toContain(`credentials_file: ${tokenFile}`);
+    expect(rendered).not.toContain('page-token-value');
+    const file = join(dir, 'rendered.yml');
+    writeFileSync(file, rendered);
+    const result = await runAmtool(['check-config', file]);
+    if (result.code !== 0) throw new Error(result.output);
+    expect(result.output).toMatch(/SUCCESS/);
+  });
+
+  // One case per alert of the catalogue (each severity, each inhibited alert: inhibition mutes, it
+  // does not re-route, so an inhibited alert still reaches its receiver once its inhibitor ends).
+  const cases = [
+    ...routingTable().map(({ rule, receiver }) => ({ name: rule.alert, labels: labelsOf(rule.alert), receiver })),
+    { name: 'an alert without our team label', labels: { alertname: 'SomethingElse', severity: 'page', source: 'other' }, receiver: TICKET_RECEIVER },
+  ];
+
+  test.each(cases)('amtool config routes test: $name -> $receiver', async ({ labels, receiver }) => {
+    const args = Object.entries(labels).map(([name, value]) => `${name}=${value}`);
+    const result = await runAmtool(['config', 'routes', 'test', `--config.file=${CONFIG_FILE}`, `--verify.receivers=${receiver}`, ...args]);
+    if (result.code !== 0) throw new Error(result.output);
+    expect(result.output.split('\n')[0]).toBe(receiver);
+  });
+
+  test('amtool config routes test fails on a wrong receiver (the cases above can fail)', async () => {
+    const labels = labelsOf('PizzaPurchaseFailures');
+    const args = Object.entries(labels).map(([name, value]) => `${name}=${value}`);
+    const result = await runAmtool(['config', 'routes', 'test', `--config.file=${CONFIG_FILE}`, `--verify.receivers=${TICKET_RECEIVER}`, ...args]);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain(PAGE_RECEIVER);
+    expect(labels.team).toBe(TEAM);
+  });
+});
