@@ -31,6 +31,7 @@ export const SERVICE_METRICS: Readonly<Record<string, MetricSpec>> = {
   active_users: gauge(),
   http_suspicious_requests_total: counter('category'),
   rate_limited_requests_total: counter('limiter'),
+  http_untrusted_forwarded_requests_total: counter(),
   db_up: gauge(),
   db_pool_connections: gauge('state'),
   system_cpu_percent: gauge(),

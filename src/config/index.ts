@@ -40,6 +40,7 @@ export interface Config {
   loginLimits: { perIp: number; perAccount: number; windowSeconds: number };
   rateLimitPerMinute: number;
   redisUrl?: string;
+  redisKeyPrefix: string;
   log: { level: string; pretty: boolean };
   metrics: { token?: string; source: string; instanceId?: string; push?: { url: string; user?: string; password?: string; intervalSeconds: number } };
   logsPush?: { url: string; user?: string; password?: string };
@@ -163,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
     loginLimits: { perIp: raw.LOGIN_MAX_FAILURES_PER_IP, perAccount: raw.LOGIN_MAX_FAILURES_PER_ACCOUNT, windowSeconds: raw.LOGIN_WINDOW_SECONDS },
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE,
     redisUrl: raw.REDIS_URL,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY ?? options.isTty ?? false },
     metrics: {
       token: raw.METRICS_TOKEN,

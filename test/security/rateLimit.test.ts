@@ -110,6 +110,54 @@ describe('general per-IP limit', () => {
       await t.close();
     }
   });
+
+  test('when requests arrive with X-Forwarded-For and TRUST_PROXY is unset, then the forwarding peer is not limited as one client, and each such request is counted and the misconfiguration logged once', async () => {
+    const t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '5', LOGIN_MAX_FAILURES_PER_IP: '3', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000' } });
+    try {
+      // An undeclared proxy relaying 12 clients: all served, none counted against the proxy's address.
+      for (let i = 0; i < 12; i++) expect((await t.http.get('/api/order/menu').set('X-Forwarded-For', `203.0.113.${i}`)).status).toBe(200);
+      expect(await metricValue(t, 'http_untrusted_forwarded_requests_total')).toBe(12);
+      expect(await metricValue(t, 'rate_limited_requests_total', { limiter: 'general' })).toBe(0);
+      const warnings = t.logs().filter((l) => l.type === 'security' && l.event === 'untrusted_forwarded');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].msg).toMatch(/TRUST_PROXY/);
+      // The same peer without the header is a client like any other: limited at 5.
+      for (let i = 0; i < 5; i++) expect((await t.http.get('/api/order/menu')).status).toBe(200);
+      expectTooMany(await t.http.get('/api/order/menu'), 60);
+      // The header buys nothing on the login limits: they still count the peer's address.
+      for (let i = 0; i < 3; i++) expect((await t.http.put('/api/auth').set('X-Forwarded-For', `198.51.100.${i}`).send({ email: `f${i}-${unique()}@test.jwt`, password: 'guess' })).status).toBe(401);
+      expectTooMany(await t.http.put('/api/auth').set('X-Forwarded-For', '198.51.100.99').send({ email: `f-${unique()}@test.jwt`, password: 'guess' }), 900);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('when TRUST_PROXY names the proxy, then the general limit counts each client it forwards for, whatever the client wrote further left', async () => {
+    // supertest connects from 127.0.0.1: here that is the proxy.
+    const t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1' } });
+    try {
+      for (let i = 0; i < 3; i++) expect((await t.http.get('/api/order/menu').set('X-Forwarded-For', '203.0.113.7')).status).toBe(200);
+      expectTooMany(await t.http.get('/api/order/menu').set('X-Forwarded-For', '203.0.113.7'), 60);
+      // A client that writes its own X-Forwarded-For gets the proxy's address appended: it is still itself.
+      expectTooMany(await t.http.get('/api/order/menu').set('X-Forwarded-For', '10.1.2.3, 203.0.113.7'), 60);
+      // Another client behind the same proxy is not affected.
+      expect((await t.http.get('/api/order/menu').set('X-Forwarded-For', '203.0.113.8')).status).toBe(200);
+      expect(await metricValue(t, 'http_untrusted_forwarded_requests_total')).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('when TRUST_PROXY names another address, then a peer\'s own X-Forwarded-For is not believed and the peer is limited as itself', async () => {
+    const t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '10.9.9.9' } });
+    try {
+      for (let i = 0; i < 3; i++) expect((await t.http.get('/api/order/menu').set('X-Forwarded-For', `203.0.113.${i}`)).status).toBe(200);
+      expectTooMany(await t.http.get('/api/order/menu').set('X-Forwarded-For', '203.0.113.50'), 60);
+      expect(await metricValue(t, 'http_untrusted_forwarded_requests_total')).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('limits shared by two instances through Redis', () => {
