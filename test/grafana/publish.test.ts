@@ -2,17 +2,28 @@
 // The script runs as a child process, as `npm run grafana:publish` would run it.
 
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import { parseYaml, YamlValue } from '../../grafana/src/yaml';
-import { loadDashboards, loadRuleGroups, redact, withAbsoluteDashboardUrls } from '../../scripts/grafana-publish';
+import { ALERTMANAGER_CONFIG_PATH, TEMPLATE_FILE_NAME, TEMPLATE_PATH } from '../../grafana/src/alertmanager';
+import { parseYaml, toYaml, YamlValue } from '../../grafana/src/yaml';
+import { groupNamesOfListing, loadDashboards, loadRuleGroups, redact, withAbsoluteDashboardUrls } from '../../scripts/grafana-publish';
+import { alertmanagerToolsAvailable, runAmtool } from './alertmanagerTools';
 import { REPOSITORY_ROOT } from './metricNames';
 
 const RULER_USER = '123456';
 const RULER_TOKEN = 'glc_ruler-secret-token-abc';
 const GRAFANA_TOKEN = 'glsa_grafana-secret-token-xyz';
+const ALERTMANAGER_USER = '654321';
+const ALERTMANAGER_TOKEN = 'glc_alertmanager-secret-token-def';
+const PAGE_WEBHOOK_URL = 'https://oncall.example/integrations/v1/alertmanager/page-url-secret-123/';
+const TICKET_WEBHOOK_URL = 'https://tickets.example/hooks/ticket-url-secret-456';
+const PAGE_BEARER = 'page-bearer-secret-789';
+/** A group the ruler still has from an older version of grafana/alerts. */
+const STALE_GROUP = 'jwt-pizza-service-retired: old';
 
 interface Received {
   method: string;
@@ -29,7 +40,16 @@ interface Fake {
   /** Status to answer on the next matching requests (default: success). */
   failRules?: number;
   failDashboards?: number;
+  failAlertmanager?: number;
+  /** Answer to GET of the namespace: YAML text, or a status (404: the namespace does not exist). */
+  listing?: string | number;
   close: () => Promise<void>;
+}
+
+/** The namespace as Mimir lists it (Go YAML: 4-space indentation, nested rules): ours plus a stale group. */
+function rulerListing(namespace: string, names: string[]): string {
+  const groups = names.map((name) => ({ name, interval: '1m', rules: [{ alert: 'X', expr: 'up == 0', labels: { name: 'not-a-group' } }] }));
+  return toYaml({ [namespace]: groups }).replace(/^( +)/gm, (indent) => ' '.repeat(indent.length * 2));
 }
 
 async function startFake(): Promise<Fake> {
@@ -48,13 +68,45 @@ async function startFake(): Promise<Fake> {
       body: req.body as unknown,
     });
 
-  app.post('/api/prom/config/v1/rules/:namespace', (req, res) => {
-    record(req);
+  const rulerAuthorized = (req: express.Request, res: express.Response) => {
     const basic = `Basic ${Buffer.from(`${RULER_USER}:${RULER_TOKEN}`).toString('base64')}`;
-    if (req.get('authorization') !== basic && req.get('authorization') !== `Bearer ${RULER_TOKEN}`) {
-      res.status(401).send('authentication error: invalid token');
+    if (req.get('authorization') === basic || req.get('authorization') === `Bearer ${RULER_TOKEN}`) return true;
+    res.status(401).send('authentication error: invalid token');
+    return false;
+  };
+
+  app.get('/api/prom/config/v1/rules/:namespace', (req, res) => {
+    record(req);
+    if (!rulerAuthorized(req, res)) return;
+    if (typeof fake.listing === 'number') {
+      res.status(fake.listing).send('no rule groups found');
       return;
     }
+    res.type('application/yaml').send(fake.listing ?? rulerListing(req.params.namespace, [...ruleGroups.map((g) => String(g.group.name)), STALE_GROUP]));
+  });
+
+  app.delete('/api/prom/config/v1/rules/:namespace/:group', (req, res) => {
+    record(req);
+    if (!rulerAuthorized(req, res)) return;
+    res.status(202).json({ status: 'success' });
+  });
+
+  app.post('/alertmanager/api/v1/alerts', (req, res) => {
+    record(req);
+    if (req.get('authorization') !== `Basic ${Buffer.from(`${ALERTMANAGER_USER}:${ALERTMANAGER_TOKEN}`).toString('base64')}`) {
+      res.status(401).send('authentication error');
+      return;
+    }
+    if (fake.failAlertmanager) {
+      res.status(fake.failAlertmanager).send('error validating Alertmanager config: bad');
+      return;
+    }
+    res.status(201).send('');
+  });
+
+  app.post('/api/prom/config/v1/rules/:namespace', (req, res) => {
+    record(req);
+    if (!rulerAuthorized(req, res)) return;
     if (!req.is('application/yaml') || typeof req.body !== 'string') {
       res.status(415).send('expected application/yaml');
       return;
@@ -133,7 +185,7 @@ describe('grafana:publish (scripts/grafana-publish.ts)', () => {
 
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const ruleRequests = fake.received.filter((r) => r.path.startsWith('/api/prom/'));
+    const ruleRequests = fake.received.filter((r) => r.method === 'POST' && r.path.startsWith('/api/prom/'));
     expect(ruleRequests.map((r) => r.path)).toEqual(ruleGroups.map(() => '/api/prom/config/v1/rules/jwt-pizza-service'));
     for (const [index, request] of ruleRequests.entries()) {
       expect(request.method).toBe('POST');
@@ -196,7 +248,8 @@ describe('grafana:publish (scripts/grafana-publish.ts)', () => {
 
     expect(result.code).toBe(0);
     const requests = fake.received.filter((r) => r.path.startsWith('/api/prom/'));
-    expect(requests).toHaveLength(ruleGroups.length);
+    // One POST per group, the namespace listing, the stale group's DELETE: all with the same credentials.
+    expect(requests.map((r) => r.method)).toEqual([...ruleGroups.map(() => 'POST'), 'GET', 'DELETE']);
     for (const request of requests) {
       expect(request.authorization).toBe(`Bearer ${RULER_TOKEN}`);
       expect(request.datasourceUid).toBe('prometheus');
@@ -211,6 +264,100 @@ describe('grafana:publish (scripts/grafana-publish.ts)', () => {
     expect(result.stderr).toMatch(/GRAFANA_RULER_URL is not set/);
     expect(fake.received).toHaveLength(0);
   }, 60_000);
+
+  test('after publishing, the groups of the namespace that grafana/alerts no longer has are deleted, and only those', async () => {
+    const result = await runPublish(env, ['--rules-only']);
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const after = fake.received.slice(ruleGroups.length);
+    expect(after.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/prom/config/v1/rules/jwt-pizza-service',
+      `DELETE /api/prom/config/v1/rules/jwt-pizza-service/${encodeURIComponent(STALE_GROUP)}`,
+    ]);
+    expect(result.stdout).toContain(`deleted rule group "${STALE_GROUP}" from namespace jwt-pizza-service`);
+  }, 60_000);
+
+  test('when the namespace is unknown to the ruler (404), then nothing is deleted and the run succeeds', async () => {
+    fake.listing = 404;
+    const result = await runPublish(env, ['--rules-only']);
+
+    expect(result.code).toBe(0);
+    expect(fake.received.filter((r) => r.method === 'DELETE')).toHaveLength(0);
+  }, 60_000);
+
+  describe('the Alertmanager configuration', () => {
+    let dir: string;
+    let amEnv: Record<string, string>;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'publish-alertmanager-'));
+      writeFileSync(join(dir, 'page-token'), `${PAGE_BEARER}\n`, { mode: 0o600 });
+      amEnv = {
+        ...env,
+        GRAFANA_ALERTMANAGER_URL: `${fake.baseUrl}/alertmanager/`,
+        GRAFANA_ALERTMANAGER_USER: ALERTMANAGER_USER,
+        GRAFANA_ALERTMANAGER_TOKEN: ALERTMANAGER_TOKEN,
+        ALERT_PAGE_WEBHOOK_URL: PAGE_WEBHOOK_URL,
+        ALERT_TICKET_WEBHOOK_URL: TICKET_WEBHOOK_URL,
+        ALERT_PAGE_WEBHOOK_TOKEN_FILE: join(dir, 'page-token'),
+      };
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    test('is uploaded once in Mimir\'s format: template files by name, the generated tree, real receivers, the token inlined', async () => {
+      const result = await runPublish(amEnv, ['--alertmanager-only']);
+
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(fake.received.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /alertmanager/api/v1/alerts']);
+      const [request] = fake.received;
+      expect(request.contentType).toBe('application/yaml');
+      const body = parseYaml(request.body as string) as { template_files: Record<string, string>; alertmanager_config: string };
+      expect(Object.keys(body)).toEqual(['template_files', 'alertmanager_config']);
+      expect(body.template_files).toEqual({ [TEMPLATE_FILE_NAME]: readFileSync(join(REPOSITORY_ROOT, TEMPLATE_PATH), 'utf8').trimEnd() });
+      const uploaded = parseYaml(body.alertmanager_config) as Record<string, YamlValue>;
+      const committed = parseYaml(readFileSync(join(REPOSITORY_ROOT, ALERTMANAGER_CONFIG_PATH), 'utf8')) as Record<string, YamlValue>;
+      expect(uploaded.templates).toEqual([TEMPLATE_FILE_NAME]);
+      expect(uploaded.route).toEqual(committed.route);
+      expect(uploaded.inhibit_rules).toEqual(committed.inhibit_rules);
+      expect(uploaded.receivers).toEqual([
+        {
+          name: 'pizza-oncall-pages',
+          webhook_configs: [{ url: PAGE_WEBHOOK_URL, send_resolved: true, max_alerts: 0, http_config: { authorization: { type: 'Bearer', credentials: PAGE_BEARER } } }],
+        },
+        { name: 'pizza-oncall-tickets', webhook_configs: [{ url: TICKET_WEBHOOK_URL, send_resolved: true, max_alerts: 0 }] },
+      ]);
+      expect(body.alertmanager_config).not.toContain('_file');
+      expect(result.stdout).toContain('published the Alertmanager configuration');
+      for (const secret of [ALERTMANAGER_TOKEN, PAGE_WEBHOOK_URL, TICKET_WEBHOOK_URL, PAGE_BEARER]) expect(result.stdout + result.stderr).not.toContain(secret);
+
+      if (alertmanagerToolsAvailable()) {
+        // What Mimir receives is a valid Alertmanager 0.25 configuration with its template.
+        writeFileSync(join(dir, TEMPLATE_FILE_NAME), body.template_files[TEMPLATE_FILE_NAME]);
+        writeFileSync(join(dir, 'uploaded.yml'), body.alertmanager_config);
+        const check = await runAmtool(['check-config', 'uploaded.yml'], dir);
+        if (check.code !== 0) throw new Error(check.output);
+      }
+    }, 60_000);
+
+    test('when the webhook URLs are not set, then the script exits 2 naming them, and sends nothing', async () => {
+      const { ALERT_PAGE_WEBHOOK_URL: _page, ALERT_TICKET_WEBHOOK_URL: _ticket, ...withoutUrls } = amEnv;
+      const result = await runPublish(withoutUrls, ['--alertmanager-only']);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/set ALERT_PAGE_WEBHOOK_URL and ALERT_TICKET_WEBHOOK_URL/);
+      expect(fake.received).toHaveLength(0);
+    }, 60_000);
+
+    test('when the alertmanager answers 400, then the script exits non-zero with the status, without any secret', async () => {
+      fake.failAlertmanager = 400;
+      const result = await runPublish(amEnv, ['--alertmanager-only']);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/Alertmanager configuration: .*\/alertmanager\/api\/v1\/alerts answered HTTP 400 Bad Request: error validating/);
+      for (const secret of [ALERTMANAGER_TOKEN, PAGE_WEBHOOK_URL, PAGE_BEARER]) expect(result.stdout + result.stderr).not.toContain(secret);
+    }, 60_000);
+  });
 
   test('--dry-run sends nothing and lists every group and dashboard', async () => {
     const result = await runPublish(env, ['--dry-run']);
@@ -227,6 +374,14 @@ describe('grafana:publish helpers', () => {
     expect(ruleGroups.map((g) => g.file).every((file) => /^grafana\/alerts\/[^/]+\.yml$/.test(file))).toBe(true);
     expect(ruleGroups.map((g) => g.group.name)).not.toContain('anti-examples-test-only');
     expect(ruleGroups.length).toBeGreaterThanOrEqual(5);
+  });
+
+  test('groupNamesOfListing() reads the group names of a ruler listing, YAML at any indentation or JSON', () => {
+    const names = ['jwt-pizza-service-http', STALE_GROUP, "it's quoted"];
+    expect(groupNamesOfListing(rulerListing('jwt-pizza-service', names))).toEqual(names);
+    expect(groupNamesOfListing(toYaml({ ns: names.map((name) => ({ name, rules: [] })) }))).toEqual(names);
+    expect(groupNamesOfListing(JSON.stringify({ ns: names.map((name) => ({ name, rules: [] })) }))).toEqual(names);
+    expect(groupNamesOfListing('')).toEqual([]);
   });
 
   test('redact() removes every secret occurrence', () => {
