@@ -2,7 +2,8 @@
 // catalogue: every alert routes where its severity says, and the inhibit rules say exactly what
 // INHIBITIONS says. test/grafana/alertmanagerNotifications.test.ts proves it on a running Alertmanager.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALERTMANAGER_CONFIG_PATH, INHIBITIONS, PAGE_RECEIVER, routingTable, TICKET_RECEIVER } from '../../grafana/src/alertmanager';
@@ -45,7 +46,7 @@ function inhibits(source: Record<string, string>, target: Record<string, string>
   );
 }
 
-const labelsOf = (alert: string, source = SERVICE_SOURCE) => {
+const labelsOf = (alert: string, source = SERVICE_SOURCE): Record<string, string> => {
   const rule = allAlerts().find((r) => r.alert === alert);
   if (!rule) throw new Error(`no alert ${alert}`);
   return { alertname: alert, ...alertLabels(rule), source };
@@ -103,6 +104,54 @@ describe('Alertmanager configuration against the catalogue (grafana/alertmanager
     }
   });
 });
+
+describe('npm run alertmanager:config (scripts/alertmanager-config.ts)', () => {
+  const urls = { [PAGE_RECEIVER]: 'http://127.0.0.1:9/pages', [TICKET_RECEIVER]: 'http://127.0.0.1:9/tickets' };
+
+  test('the rendered file keeps the tree and swaps in the URLs; scale touches only the routing timings', () => {
+    const rendered = obj(parseYaml(renderAlertmanagerConfig({ urls, scale: (d) => `${d}-scaled` })));
+    const route = obj(rendered.route);
+    expect([route.group_wait, route.group_interval, route.repeat_interval]).toEqual(['30s-scaled', '5m-scaled', '24h-scaled']);
+    expect(arr(route.routes).map((r) => obj(r).repeat_interval)).toEqual(['4h-scaled', '24h-scaled']);
+    expect(rendered.inhibit_rules).toEqual(config.inhibit_rules);
+    expect(arr(rendered.receivers).map((r) => obj(arr(obj(r).webhook_configs)[0]).url)).toEqual([urls[PAGE_RECEIVER], urls[TICKET_RECEIVER]]);
+    expect(String(arr(rendered.templates)[0])).toBe(join(CONFIG_DIR, 'templates', '*.tmpl'));
+  });
+
+  test('bad URLs are refused by variable name, never echoed', () => {
+    const render = (page: string) => () => renderAlertmanagerConfig({ urls: { ...urls, [PAGE_RECEIVER]: page } });
+    expect(render('not a url secret-123')).toThrow(/^ALERT_PAGE_WEBHOOK_URL is not a URL$/);
+    expect(render('ftp://example.org/x')).toThrow(/ALERT_PAGE_WEBHOOK_URL must be an http\(s\) URL/);
+    expect(render('https://pizza-oncall-pages.invalid/set-ALERT_PAGE_WEBHOOK_URL')).toThrow(/still the placeholder/);
+  });
+
+  test('the CLI writes a 0600 file from the environment, and exits 2 naming what is missing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alertmanager-cli-'));
+    try {
+      const out = join(dir, 'alertmanager.yml');
+      const env = { PATH: process.env.PATH, ALERT_PAGE_WEBHOOK_URL: urls[PAGE_RECEIVER], ALERT_TICKET_WEBHOOK_URL: urls[TICKET_RECEIVER] };
+      const ok = await runCli(['--out', out], env);
+      expect(ok.code).toBe(0);
+      expect(statSync(out).mode & 0o777).toBe(0o600);
+      expect(readFileSync(out, 'utf8')).toContain(`url: ${urls[TICKET_RECEIVER]}`);
+      const missing = await runCli([], { PATH: process.env.PATH, ALERT_TICKET_WEBHOOK_URL: urls[TICKET_RECEIVER] });
+      expect(missing.code).toBe(2);
+      expect(missing.output).toContain('set ALERT_PAGE_WEBHOOK_URL');
+      expect(missing.output).not.toContain(urls[TICKET_RECEIVER]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  const tsx = join(REPOSITORY_ROOT, 'node_modules', '.bin', 'tsx');
+  return new Promise((resolve) => {
+    execFile(tsx, ['scripts/alertmanager-config.ts', ...args], { cwd: REPOSITORY_ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` });
+    });
+  });
+}
 
 const describeWithAmtool = alertmanagerToolsAvailable() ? describe : describe.skip;
 
