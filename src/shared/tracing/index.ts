@@ -15,9 +15,16 @@ export function markTracingStarted(shutdown: () => Promise<void>): void {
   state.shutdown = shutdown;
 }
 
-/** Exports the spans still queued (service shutdown); bounded by the exporter's timeout, never rejects. */
-export async function shutdownTracing(): Promise<void> {
-  await state.shutdown?.().catch(() => undefined);
+/** Exports the spans still queued (service shutdown), for at most `timeoutMs`: a dead collector cannot hold the exit. Never rejects. */
+export async function shutdownTracing(timeoutMs = 3000): Promise<void> {
+  if (!state.shutdown) return;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+  });
+  await Promise.race([state.shutdown().catch(() => undefined), deadline]);
+  clearTimeout(timer);
 }
 
 export function tracingEnabled(): boolean {

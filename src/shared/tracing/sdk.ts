@@ -53,6 +53,16 @@ class BoundedSpanProcessor implements SpanProcessor {
   }
 }
 
+/**
+ * Query values are what callers search for (`name=*alice*` ends up in SQL) or whatever a scanner sends;
+ * only the page numbers are kept. The keys stay, so the span still says what was asked.
+ */
+function redactQuery(query: string): string {
+  const params = new URLSearchParams(query);
+  for (const [key, value] of params) if (!((key === 'page' || key === 'limit') && /^\d{1,6}$/.test(value))) params.set(key, 'REDACTED');
+  return params.toString();
+}
+
 function countingExporter(exporter: SpanExporter, onSettled: (count: number, result: ExportResult) => void): SpanExporter {
   return {
     export(spans, resultCallback) {
@@ -103,9 +113,12 @@ export function startTracing(env: NodeJS.ProcessEnv): void {
         // Express is not instrumented (a span per middleware layer, costly and noisy): the server span
         // takes the route template the request matched, as the metrics do.
         applyCustomAttributesOnSpan: (span, request) => {
-          const route = routeLabel(request as IncomingMessage as Parameters<typeof routeLabel>[0]);
+          const incoming = request as IncomingMessage;
+          const route = routeLabel(incoming as Parameters<typeof routeLabel>[0]);
           span.setAttribute('http.route', route);
-          span.updateName(`${(request as IncomingMessage).method ?? 'GET'} ${route}`);
+          span.updateName(`${incoming.method ?? 'GET'} ${route}`);
+          const query = incoming.url?.split('?', 2)[1];
+          if (query) span.setAttribute('url.query', redactQuery(query));
         },
       }),
     ],
