@@ -36,13 +36,19 @@ export interface Config {
   admin?: { email: string; password: string; name: string };
   seedDemoData: boolean;
   bodyLimit: string;
+  /** Bounds on how slowly a client may send a request, and on idle keep-alive connections. */
+  http: { headersTimeoutMs: number; bodyTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   trustProxy?: string;
   loginLimits: { perIp: number; perAccount: number; windowSeconds: number };
   rateLimitPerMinute: number;
   redisUrl?: string;
   redisKeyPrefix: string;
   log: { level: string; pretty: boolean };
-  metrics: { token?: string; source: string; instanceId?: string; push?: { url: string; user?: string; password?: string; intervalSeconds: number } };
+  metrics: {
+    token?: string;
+    /** Set: /metrics is served on its own listener (host:port) instead of the service port. */
+    listen?: { host: string; port: number };
+    source: string; instanceId?: string; push?: { url: string; user?: string; password?: string; intervalSeconds: number } };
   logsPush?: { url: string; user?: string; password?: string };
   telemetryEnabled: boolean;
   shutdownTimeoutMs: number;
@@ -120,6 +126,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
 
   if (production && !raw.FACTORY_URL) problems.push('FACTORY_URL: required in production (the embedded factory simulator makes no real pizzas)');
   if (production && raw.FACTORY_URL && !raw.FACTORY_API_KEY) problems.push('FACTORY_API_KEY: required with FACTORY_URL in production');
+  // A scrape endpoint on the public port with no token would hand anyone the service's internals.
+  if (production && !raw.METRICS_TOKEN && raw.METRICS_PORT === undefined) {
+    problems.push('METRICS_TOKEN or METRICS_PORT: required in production, so /metrics is never public by accident (a bearer token for the scraper, or a separate listener on METRICS_HOST, default 127.0.0.1)');
+  }
+  if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push('METRICS_PORT: must differ from PORT');
+  if (raw.HTTP_REQUEST_TIMEOUT_MS < raw.HTTP_HEADERS_TIMEOUT_MS) problems.push('HTTP_REQUEST_TIMEOUT_MS: must be at least HTTP_HEADERS_TIMEOUT_MS');
   if (raw.METRICS_PUSH_URL && !raw.METRICS_PUSH_PASSWORD && production) problems.push('METRICS_PUSH_PASSWORD: required with METRICS_PUSH_URL in production');
 
   let database: DatabaseConfig | undefined;
@@ -160,6 +172,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
     admin,
     seedDemoData: raw.SEED_DEMO_DATA ?? raw.NODE_ENV === 'development',
     bodyLimit: raw.BODY_LIMIT,
+    http: {
+      headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: raw.HTTP_BODY_TIMEOUT_MS,
+      requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: raw.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     trustProxy: raw.TRUST_PROXY,
     loginLimits: { perIp: raw.LOGIN_MAX_FAILURES_PER_IP, perAccount: raw.LOGIN_MAX_FAILURES_PER_ACCOUNT, windowSeconds: raw.LOGIN_WINDOW_SECONDS },
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE,
@@ -168,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
     log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY ?? options.isTty ?? false },
     metrics: {
       token: raw.METRICS_TOKEN,
+      listen: raw.METRICS_PORT === undefined ? undefined : { host: raw.METRICS_HOST, port: raw.METRICS_PORT },
       source: raw.METRICS_SOURCE,
       instanceId: raw.INSTANCE_ID,
       push: raw.METRICS_PUSH_URL

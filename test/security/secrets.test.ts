@@ -222,6 +222,7 @@ describe('secrets in error paths and configuration', () => {
     ADMIN_EMAIL: 'ops@example.com',
     ADMIN_PASSWORD: 'correct horse battery staple',
     DATA_DIR: '/nonexistent-data-dir',
+    METRICS_TOKEN: 'metrics-token-value',
   };
 
   function configProblem(env: Record<string, string | undefined>): string {
@@ -253,10 +254,11 @@ describe('secrets in error paths and configuration', () => {
     ['a factory URL without API key', { FACTORY_API_KEY: undefined }, /FACTORY_API_KEY/],
     ['cheap bcrypt', { BCRYPT_ROUNDS: '4' }, /BCRYPT_ROUNDS/],
     ['demo accounts with well-known passwords', { SEED_DEMO_DATA: 'true' }, /SEED_DEMO_DATA/],
+    ['/metrics public (no token, no separate port)', { METRICS_TOKEN: undefined }, /METRICS_TOKEN or METRICS_PORT/],
   ])('when production has %s, then the configuration is refused and names the key without echoing secrets', (_name, change, key) => {
     const problem = configProblem({ ...production, ...change });
     expect(problem).toMatch(key);
-    for (const secret of ['db-password-value', 'factory-key-value', production.JWT_SECRET, 'correct horse battery staple', 'Xy7!short']) expect(problem).not.toContain(secret);
+    for (const secret of ['db-password-value', 'factory-key-value', 'metrics-token-value', production.JWT_SECRET, 'correct horse battery staple', 'Xy7!short']) expect(problem).not.toContain(secret);
   });
 
   test('when the database URL is malformed, then the error does not echo its password', () => {

@@ -14,6 +14,8 @@ export interface RateLimitStore {
   /** Takes back one hit (never below zero), e.g. an attempt counted up front that turned out not to count. */
   release(key: string): Promise<void>;
   reset(key: string): Promise<void>;
+  /** A shared store that cannot reach its backend right now (see redisStore.ts); absent: never degraded. */
+  degraded?(): boolean;
   close(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ const production = {
   FACTORY_URL: 'https://factory.example',
   FACTORY_API_KEY: 'vendor-key',
   DATABASE_URL: 'mysql://pizza:pw@db.internal:3306/pizza',
+  METRICS_TOKEN: 'scrape-token',
 };
 
 describe('configuration', () => {
@@ -48,6 +49,41 @@ describe('configuration', () => {
     expect(config.seedDemoData).toBe(false);
     expect(config.corsOrigins).toBe('none');
     expect(loadConfig({ ...production, CORS_ORIGINS: 'https://pizza.example, https://admin.pizza.example' }).corsOrigins).toEqual(['https://pizza.example', 'https://admin.pizza.example']);
+  });
+
+  test('when production has neither METRICS_TOKEN nor METRICS_PORT, then it refuses to start and names both keys', () => {
+    expect(() => loadConfig({ ...production, METRICS_TOKEN: '' })).toThrow(/METRICS_TOKEN or METRICS_PORT: required in production/);
+    const separate = loadConfig({ ...production, METRICS_TOKEN: '', METRICS_PORT: '9464' });
+    expect(separate.metrics.listen).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(separate.metrics.token).toBeUndefined();
+    expect(loadConfig({ ...production, METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toMatchObject({ token: 'scrape-token', listen: { host: '0.0.0.0', port: 9464 } });
+    expect(loadConfig(production).metrics.listen).toBeUndefined();
+  });
+
+  test('when METRICS_PORT is not a port or is the service port, then the error names it', () => {
+    expect(() => loadConfig({ METRICS_PORT: 'nine' })).toThrow(/METRICS_PORT: must be a port number/);
+    expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT: must be a port number/);
+    expect(() => loadConfig({ PORT: '3000', METRICS_PORT: '3000' })).toThrow(/METRICS_PORT: must differ from PORT/);
+  });
+
+  test('when nothing is set outside production, then /metrics stays on the service port with no token (development, tests, bench, game day)', () => {
+    for (const NODE_ENV of ['development', 'test']) {
+      const config = loadConfig({ NODE_ENV, DATA_DIR: join(__dirname, '../../../data/test-config') });
+      expect(config.metrics.listen).toBeUndefined();
+      expect(config.metrics.token).toBeUndefined();
+    }
+  });
+
+  test('when slow-client bounds are set, then they are used, and a request bound below the header bound is refused', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).http).toEqual({ headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000 });
+    expect(loadConfig({ NODE_ENV: 'test', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_BODY_TIMEOUT_MS: '1500', HTTP_KEEP_ALIVE_TIMEOUT_MS: '75000' }).http).toEqual({
+      headersTimeoutMs: 2000,
+      bodyTimeoutMs: 1500,
+      requestTimeoutMs: 5000,
+      keepAliveTimeoutMs: 75_000,
+    });
+    expect(() => loadConfig({ NODE_ENV: 'test', HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '2000' })).toThrow(/HTTP_REQUEST_TIMEOUT_MS: must be at least HTTP_HEADERS_TIMEOUT_MS/);
+    expect(() => loadConfig({ NODE_ENV: 'test', HTTP_BODY_TIMEOUT_MS: '10' })).toThrow(/HTTP_BODY_TIMEOUT_MS/);
   });
 
   test('the error type is ConfigError so the entry point can exit cleanly', () => {
