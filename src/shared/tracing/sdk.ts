@@ -117,6 +117,8 @@ export function startTracing(env: NodeJS.ProcessEnv): void {
           const route = routeLabel(incoming as Parameters<typeof routeLabel>[0]);
           span.setAttribute('http.route', route);
           span.updateName(`${incoming.method ?? 'GET'} ${route}`);
+          // A credential in the path (the factory's report URL, /api/support/:apiKey/...): only the template is kept.
+          if (/:\w*(key|token|secret)\b/i.test(route)) span.setAttribute('url.path', route);
           const query = incoming.url?.split('?', 2)[1];
           if (query) span.setAttribute('url.query', redactQuery(query));
         },
