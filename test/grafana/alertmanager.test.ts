@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ALERTMANAGER_CONFIG_PATH, INHIBITIONS, PAGE_RECEIVER, routingTable, TICKET_RECEIVER } from '../../grafana/src/alertmanager';
 import { SERVICE_SOURCE, TEAM } from '../../grafana/src/catalogue';
 import { allAlerts } from '../../grafana/src/rules/definitions';
+import { RULE_TEST_FILES } from '../../grafana/src/ruleTests';
 import { alertAnnotations, alertLabels } from '../../grafana/src/rules/model';
 import { parseYaml, YamlValue } from '../../grafana/src/yaml';
 import { renderAlertmanagerConfig } from '../../scripts/alertmanager-config';
@@ -81,6 +82,34 @@ describe('Alertmanager configuration against the catalogue (grafana/alertmanager
       return seen;
     };
     for (const rule of allAlerts()) expect(reachable(rule.alert).has(rule.alert)).toBe(false);
+  });
+
+  // Inhibition only holds while the inhibiting alert fires: a target still firing when its source
+  // resolves is paged at once. Every promtool scenario where both fire must show the target inside
+  // the source's interval, starting after it and ending before it.
+  const overlapping = RULE_TEST_FILES.flatMap((file) =>
+    file.scenarios.flatMap((scenario) =>
+      INHIBITIONS.flatMap((inhibition) =>
+        inhibition.targets.flatMap((target) => {
+          const find = (alert: string) => scenario.expectations.filter((e) => e.alertname === alert);
+          return find(target.alert).flatMap((t) =>
+            find(inhibition.source.alert)
+              .filter((s) => s.labels.source === t.labels.source)
+              .map((s) => ({ scenario: scenario.name, source: s, target: t })),
+          );
+        }),
+      ),
+    ),
+  );
+
+  test('in the promtool scenarios, each inhibited alert fires strictly inside its inhibitor\'s firing interval', () => {
+    expect(overlapping.map((o) => `${o.source.alertname} > ${o.target.alertname}`)).toContain('PizzaPurchaseFailures > PizzaFactoryLatencyHigh');
+    for (const { scenario, source, target } of overlapping) {
+      for (const [from, to] of target.firing) {
+        const inside = source.firing.some(([sFrom, sTo]) => sFrom < from && to < sTo);
+        if (!inside) throw new Error(`${scenario}: ${target.alertname} fires ${from}-${to}, not strictly inside ${source.alertname} ${JSON.stringify(source.firing)}`);
+      }
+    }
   });
 
   test('receivers are webhooks at .invalid placeholders: no URL or token is committed', () => {

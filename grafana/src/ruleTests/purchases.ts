@@ -132,9 +132,26 @@ export const ONE_INVALID_JWT: Scenario = {
   quiet: [PIZZA_PURCHASE_FAILURES.alert],
 };
 
+/**
+ * The badjwt chaos: every pizza JWT fails verification from 10 to 20, then purchases succeed again.
+ * PizzaInvalidJwt pages first (no pending period) and holds 10 m + 10 m after the last bad JWT;
+ * PizzaPurchaseFailures, which it inhibits in Alertmanager, starts later and ends earlier.
+ */
+export const BADJWT_CHAOS: Scenario = {
+  name: 'badjwt chaos: PizzaInvalidJwt starts before and ends after PizzaPurchaseFailures (inhibition holds)',
+  minutes: 45,
+  series: [
+    ...purchaseSeries(45, {
+      successes: (t) => (within(t, 10, 20) ? 0 : 1),
+      failures: { invalid_jwt: (t) => (within(t, 10, 20) ? 1 : 0) },
+    }),
+  ],
+  expectations: [expectFiring(PIZZA_INVALID_JWT, sourceOnly, [[11, 39]]), expectFiring(PIZZA_PURCHASE_FAILURES, sourceOnly, [[12, 27]])],
+};
+
 export const PURCHASES_TEST_FILE: RuleTestFile = {
   path: 'grafana/alerts/tests/purchases.test.yml',
   ruleFiles: ['../orders.yml', '../platform.yml'],
   header: 'Purchase alerts: quiet on healthy traffic and silence, one alert across instances, silence is not recovery.',
-  scenarios: [HEALTHY_ONE_PERCENT, LOW_TRAFFIC_STRAY_FAILURE, NO_TRAFFIC, TWO_INSTANCES, FAILURES_THEN_SILENCE, ONE_INVALID_JWT],
+  scenarios: [HEALTHY_ONE_PERCENT, LOW_TRAFFIC_STRAY_FAILURE, NO_TRAFFIC, TWO_INSTANCES, FAILURES_THEN_SILENCE, ONE_INVALID_JWT, BADJWT_CHAOS],
 };
