@@ -39,8 +39,8 @@ const BADJWT_SOURCE = 'jwt-pizza-service-badjwt';
 
 /**
  * An alert as Prometheus would send it for `name` on `source`, annotations rendered. startsAt is
- * now: Alertmanager skips group_wait for an alert whose startsAt is older than group_wait (as
- * Prometheus' are after a `for`), and that case is ordered by the rules instead (docs/alerts.md).
+ * now, as Prometheus sends the time the alert started firing; Alertmanager skips group_wait for a
+ * new group whose alert started longer than group_wait ago.
  */
 function alert(name: string, source: string, extraLabels: Record<string, string> = {}, endsInMs = 10 * 60_000) {
   const rule = allAlerts().find((r) => r.alert === name);
