@@ -8,6 +8,7 @@ import type { YamlValue } from './yaml';
 
 export const PROMETHEUS_DATASOURCE_UID = 'prometheus';
 export const LOKI_DATASOURCE_UID = 'loki';
+export const TEMPO_DATASOURCE_UID = 'tempo';
 export const DASHBOARD_FOLDER_UID = 'jwt-pizza';
 /** Where the provider reads grafana/dashboards/*.json (mount the directory there). */
 export const DASHBOARDS_MOUNT_PATH = '/var/lib/grafana/dashboards/jwt-pizza-service';
@@ -25,6 +26,9 @@ export const PROVISIONING_ENV = {
   LOKI_URL: 'Loki URL (Grafana Cloud: https://logs-prod-XX.grafana.net)',
   LOKI_USER: 'basic-auth user for Loki (Grafana Cloud: the logs instance id); empty for a local Loki',
   LOKI_TOKEN: 'basic-auth password for Loki',
+  TEMPO_URL: 'Tempo query URL (Grafana Cloud: https://tempo-prod-XX.grafana.net/tempo)',
+  TEMPO_USER: 'basic-auth user for Tempo (Grafana Cloud: the traces instance id); empty for a local Tempo',
+  TEMPO_TOKEN: 'basic-auth password for Tempo (Grafana Cloud: an access-policy token with traces:read)',
   ALERT_EMAIL_ADDRESSES: 'on-call email addresses, separated by ";"',
   ALERT_PAGE_WEBHOOK_URL: 'webhook that pages on-call (Grafana IRM/OnCall integration URL, PagerDuty/Opsgenie bridge, ...)',
   ALERT_TICKET_WEBHOOK_URL: 'webhook that opens a ticket (ticket-queue integration, or a low-urgency IRM integration)',
@@ -47,7 +51,8 @@ export function datasourcesYaml(): { [key: string]: YamlValue } {
         basicAuthUser: env('PROMETHEUS_USER'),
         secureJsonData: { basicAuthPassword: env('PROMETHEUS_TOKEN') },
         // timeInterval is the push/scrape interval: $__rate_interval is derived from it.
-        jsonData: { httpMethod: 'POST', timeInterval: '15s', manageAlerts: true },
+        // Exemplars carry `trace_id` (src/shared/tracing): each one links to its trace in Tempo.
+        jsonData: { httpMethod: 'POST', timeInterval: '15s', manageAlerts: true, exemplarTraceIdDestinations: [{ name: 'trace_id', datasourceUid: TEMPO_DATASOURCE_UID }] },
         editable: false,
       },
       {
@@ -59,7 +64,29 @@ export function datasourcesYaml(): { [key: string]: YamlValue } {
         basicAuth: true,
         basicAuthUser: env('LOKI_USER'),
         secureJsonData: { basicAuthPassword: env('LOKI_TOKEN') },
-        jsonData: { maxLines: 1000 },
+        // Log lines written inside a request carry "trace_id": a "Trace" link in the line's details opens
+        // it in Tempo. `$$` keeps Grafana from expanding the link's variable as an environment variable.
+        jsonData: {
+          maxLines: 1000,
+          derivedFields: [{ name: 'Trace', matcherType: 'regex', matcherRegex: '"trace_id":"([0-9a-f]{32})"', url: '$${__value.raw}', datasourceUid: TEMPO_DATASOURCE_UID, urlDisplayLabel: 'Trace for this log line' }],
+        },
+        editable: false,
+      },
+      {
+        name: 'Tempo',
+        uid: TEMPO_DATASOURCE_UID,
+        type: 'tempo',
+        access: 'proxy',
+        url: env('TEMPO_URL'),
+        basicAuth: true,
+        basicAuthUser: env('TEMPO_USER'),
+        secureJsonData: { basicAuthPassword: env('TEMPO_TOKEN') },
+        // From a span to the log lines of its trace (the same trace_id field), a minute either side.
+        jsonData: {
+          tracesToLogsV2: { datasourceUid: LOKI_DATASOURCE_UID, filterByTraceID: true, spanStartTimeShift: '-1m', spanEndTimeShift: '1m' },
+          serviceMap: { datasourceUid: PROMETHEUS_DATASOURCE_UID },
+          nodeGraph: { enabled: true },
+        },
         editable: false,
       },
     ],

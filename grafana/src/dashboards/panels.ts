@@ -24,6 +24,8 @@ export interface PromQuery {
   expr: string;
   legend?: string;
   instant?: boolean;
+  /** Show the histogram's exemplars (trace ids) as points linking to the trace in Tempo. */
+  exemplar?: boolean;
 }
 
 function promTargets(queries: PromQuery[]): Json[] {
@@ -34,6 +36,7 @@ function promTargets(queries: PromQuery[]): Json[] {
     legendFormat: query.legend ?? '__auto',
     range: !query.instant,
     instant: Boolean(query.instant),
+    ...(query.exemplar ? { exemplar: true } : {}),
     editorMode: 'code',
   }));
 }

@@ -100,9 +100,12 @@ export function buildServiceOverview(): JsonObject {
       timeseries({
         id: SERVICE_OVERVIEW_PANELS.latency,
         title: 'Latency p50 / p95 / p99',
+        description: 'Dots are exemplars: a traced request in that latency bucket; click one for its trace (Tempo).',
         queries: [0.5, 0.95, 0.99].map((q) => ({
           expr: `histogram_quantile(${q}, sum by (le) (${rate(durationBuckets)}))`,
           legend: `p${Math.round(q * 100)}`,
+          // The slowest requests' trace ids, once: each links to its trace (Tempo).
+          exemplar: q === 0.99,
         })),
         unit: 's',
         min: 0,
