@@ -126,7 +126,7 @@ describeWithAlertmanager('notifications through a real Alertmanager (generated c
     // The inhibiting pages first, as the rules' pending periods order them (for 1m against 3m, none for
     // invalid JWTs), then what they explain.
     await post(am, [alert('PizzaPurchaseFailures', SERVICE_SOURCE), alert('PizzaInvalidJwt', BADJWT_SOURCE)]);
-    await sleep(200);
+    await sleep(500);
     await post(am, [
       // A bursty factory outage on the main deployment: everything the purchase page explains fires too.
       alert('PizzaFactoryCircuitOpen', SERVICE_SOURCE),
