@@ -57,13 +57,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-function configYaml(evaluationInterval: string, ruleFiles: string[]): string {
+function configYaml(evaluationInterval: string, ruleFiles: string[], alertmanagerTarget?: string): string {
   const rules = ruleFiles.length ? `rule_files:\n${ruleFiles.map((f) => `  - ${JSON.stringify(f)}`).join('\n')}\n` : '';
+  // Prometheus 2.x has no --alertmanager.url flag: Alertmanagers are named in the configuration.
+  const alerting = alertmanagerTarget
+    ? `alerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs:\n        - targets: [${JSON.stringify(alertmanagerTarget)}]\n`
+    : '';
   // No scrape jobs: every sample arrives by remote_write, exactly as in production.
-  return `global:\n  scrape_interval: 1m\n  evaluation_interval: ${evaluationInterval}\n${rules}scrape_configs: []\n`;
+  return `global:\n  scrape_interval: 1m\n  evaluation_interval: ${evaluationInterval}\n${alerting}${rules}scrape_configs: []\n`;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
@@ -79,13 +83,23 @@ async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
   return body.data;
 }
 
-export async function startPrometheus(options: { dir: string; evaluationInterval: string; onChild?: (child: ChildProcess) => void }): Promise<RunningPrometheus> {
+export interface PrometheusOptions {
+  dir: string;
+  evaluationInterval: string;
+  /** host:port of an Alertmanager to send firing and resolved alerts to. */
+  alertmanagerTarget?: string;
+  /** --rules.alert.resend-delay (default 1m): how often a still-firing alert is sent again. */
+  resendDelay?: string;
+  onChild?: (child: ChildProcess) => void;
+}
+
+export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
   if (!existsSync(PROMETHEUS_BIN)) {
     throw new Error(`${PROMETHEUS_BIN} not found: install Debian's prometheus package (apt-get install prometheus) or set PROMETHEUS_BIN`);
   }
   const configFile = path.join(options.dir, 'prometheus.yml');
   const logFile = path.join(options.dir, 'prometheus.log');
-  await writeFile(configFile, configYaml(options.evaluationInterval, []));
+  await writeFile(configFile, configYaml(options.evaluationInterval, [], options.alertmanagerTarget));
 
   let lastError: unknown;
   // The free port can be taken between probing and binding: retry on a fresh one.
@@ -101,6 +115,7 @@ export async function startPrometheus(options: { dir: string; evaluationInterval
         `--web.listen-address=127.0.0.1:${port}`,
         '--web.enable-remote-write-receiver',
         '--web.enable-lifecycle',
+        ...(options.resendDelay ? [`--rules.alert.resend-delay=${options.resendDelay}`] : []),
         '--log.level=warn',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -155,7 +170,7 @@ export async function startPrometheus(options: { dir: string; evaluationInterval
         return (await getJson<{ groups: { name: string; file: string; interval: number; rules: PromRule[] }[] }>(`${baseUrl}/api/v1/rules`)).groups;
       },
       async loadRules(ruleFiles) {
-        await writeFile(configFile, configYaml(options.evaluationInterval, ruleFiles));
+        await writeFile(configFile, configYaml(options.evaluationInterval, ruleFiles, options.alertmanagerTarget));
         const response = await fetch(`${baseUrl}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(15_000) });
         if (!response.ok) throw new Error(`prometheus refused the rule files: ${(await response.text()).trim()}`);
       },

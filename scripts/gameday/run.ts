@@ -1,5 +1,6 @@
-// The game day: the 2025-11-26 incident replayed against the real service, the real factory simulator
-// and a real Prometheus evaluating our (time-scaled) alert rules, received by remote_write.
+// The game day: a fault (the 2025-11-26 incident, or another scenario) replayed against the real service,
+// the real factory simulator, a real Prometheus evaluating our (time-scaled) alert rules received by
+// remote_write, and a real Alertmanager routing its alerts to a webhook receiver that plays the pager.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
@@ -7,21 +8,27 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parseYaml } from '../../grafana/src/yaml';
 import { loadConfig } from '../../src/config';
 import { redactReportUrl } from '../../src/factory/redact';
 import { startService, type RunningService } from '../../src/service';
+import { renderAlertmanagerConfig } from '../alertmanager-config';
 import { AlertTracker, type AlertState, type Transition } from './alerts';
+import { startAlertmanager, type RunningAlertmanager } from './alertmanager';
 import { createDisplay, type Display } from './display';
 import { clock, oncallAtMs, realTime, scaled, type Plan } from './profile';
 import { startPrometheus, type RunningPrometheus } from './prometheus';
-import { scaleRuleFile } from './scale';
+import { addRuleLabels, parseDuration, scaleNotificationDuration, scaleRuleFile } from './scale';
 import { ApiClient, OrderPlacer, prepareDiners } from './traffic';
+import { alertnameOf, isAntiExample, notificationChecks, PAGE_RECEIVER, TICKET_RECEIVER, type Check } from './verdict';
+import { startWebhookReceiver, type Notification, type WebhookReceiver } from './webhook';
 
 export const OURS = 'PizzaPurchaseFailures';
 export const NAIVE = 'NaivePizzaPurchaseFailures';
 export const ROOT = path.resolve(__dirname, '..', '..');
 const ALERTS_DIR = path.join(ROOT, 'grafana', 'alerts');
 const NAIVE_RULES = path.join(ALERTS_DIR, 'tests', 'naive.rules.yml');
+export const ALERTMANAGER_CONFIG = path.join(ROOT, 'grafana', 'alertmanager', 'alertmanager.yml');
 const PROMTOOL = process.env.PROMTOOL_BIN ?? '/usr/bin/promtool';
 const SOURCE = 'jwt-pizza-service';
 
@@ -32,11 +39,30 @@ export interface TimelineEntry {
   text: string;
 }
 
+/** A notification as the summary keeps it (no raw body: the checks searched that already). */
+export interface NotificationRecord {
+  t: number;
+  receiver: string;
+  status: 'firing' | 'resolved';
+  alertname: string;
+  antiExample: boolean;
+  alerts: { status: string; labels: Record<string, string>; summary?: string; runbookUrl?: string; action?: string }[];
+}
+
 export interface GamedaySummary {
   pass: boolean;
   failures: string[];
+  scenario: string;
   profile: string;
   factor: number;
+  /** The pager's checks (and, for bursty-fail, the Prometheus ones), each with its detail. */
+  checks: Check[];
+  /** Every notification the webhook receiver got, in order: the pager's timeline. */
+  notifications: NotificationRecord[];
+  pager: { pages: number; tickets: number; resolves: number; naivePages: number; rejectedRequests: number };
+  /** Alert names Alertmanager held as inhibited at some poll. */
+  inhibited: string[];
+  alertmanager?: { groupWait: string; groupInterval: string; repeatInterval: Record<string, string>; resendDelay: string };
   durationMs: number;
   ours: { firings: number; firingsDuringWarmup: number; pendingDuringWarmup: boolean; firingsAfterResolve: number; resolved: boolean; finalState: AlertState; transitions: { t: number; from: string; to: string }[] };
   naive: { loaded: boolean; firings: number; transitions: { t: number; from: string; to: string }[] };
@@ -45,12 +71,16 @@ export interface GamedaySummary {
   timeToResolveMs?: number;
   orders: { ok: number; failed: number; byReason: Record<string, number>; okDuringWarmup: number; okAfterFix: number; failedAfterFix: number };
   reportUrlFoundVia: string[];
+  /** Throttle: no failed order carried a report URL (the client timed out first), so the vendor ended the chaos. */
+  noReportUrl?: boolean;
   timeline: { t: number; text: string }[];
   scaledRule?: { for: string; keepFiringFor: string; groupInterval: string };
 }
 
 export interface GamedayOptions {
   plan: Plan;
+  /** The routing tree to load; default grafana/alertmanager/alertmanager.yml. */
+  alertmanagerConfig?: string;
   display?: Display;
   keepTmp?: boolean;
   /** Aborts the run (SIGINT); cleanup still happens. */
@@ -122,6 +152,12 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
   emergency.dirs.add(dir);
   let prometheus: RunningPrometheus | undefined;
   let promChild: ChildProcess | undefined;
+  let alertmanager: RunningAlertmanager | undefined;
+  let amChild: ChildProcess | undefined;
+  let webhook: WebhookReceiver | undefined;
+  let amTiming: GamedaySummary['alertmanager'];
+  const inhibited = new Set<string>();
+  const secrets: string[] = [];
   let service: RunningService | undefined;
   let serviceLog: WriteStream | undefined;
   const loops: Promise<void>[] = [];
@@ -140,6 +176,8 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
   let warmupEnd = 0;
   let fixAt: number | undefined;
   let resolvedAt: number | undefined;
+  let firstOkAfterFixAt: number | undefined;
+  let noReportUrl = false;
   let okAtFix = 0;
   let failedAtFix = 0;
   let okDuringWarmup = 0;
@@ -149,10 +187,43 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
   let lastLogReport: { time?: string; msg?: string; reason?: string; status?: number; reportUrl?: string; orderId?: number } | undefined;
 
   try {
-    // ---- Prometheus: a remote_write receiver, no rules yet ------------------------------------------
+    // ---- The pager: a webhook receiver that records every notification -------------------------------
+    webhook = await startWebhookReceiver((notification) => event(describeNotification(notification), notification.at));
+
+    // ---- Alertmanager: our routing tree, receivers pointed at the webhook, timing scaled ------------
+    const configSource = options.alertmanagerConfig ?? ALERTMANAGER_CONFIG;
+    if (!existsSync(configSource)) throw new Error(`${path.relative(ROOT, configSource)} not found: generate it with npm run grafana:generate`);
+    const amConfig = renderAlertmanagerConfig(
+      {
+        urls: { [PAGE_RECEIVER]: `${webhook.url}/${PAGE_RECEIVER}`, [TICKET_RECEIVER]: `${webhook.url}/${TICKET_RECEIVER}` },
+        scale: (duration) => scaleNotificationDuration(duration, plan.factor),
+      },
+      readFileSync(configSource, 'utf8'),
+    );
+    alertmanager = await startAlertmanager({
+      dir,
+      config: amConfig,
+      onChild: (child) => {
+        amChild = child;
+        emergency.children.add(child);
+        child.once('exit', (code, sig) => {
+          emergency.children.delete(child);
+          if (!stopLoops) fail(`alertmanager exited unexpectedly (${code ?? sig}):\n${alertmanager?.logTail() ?? ''}`);
+        });
+      },
+    });
+    amTiming = { ...readAlertmanagerTiming(amConfig), resendDelay: plan.resendDelay };
+    setup(
+      `alertmanager ${alertmanager.baseUrl} (pid ${alertmanager.pid}, ${path.relative(ROOT, configSource)} checked by amtool, receivers → ${webhook.url}/<receiver>); ` +
+        `timing ÷${plan.factor}: group_wait ${amTiming.groupWait}, group_interval ${amTiming.groupInterval}, repeat_interval ${Object.entries(amTiming.repeatInterval).map(([r, d]) => `${d} (${r})`).join(', ')}`,
+    );
+
+    // ---- Prometheus: a remote_write receiver sending alerts to Alertmanager, no rules yet -----------
     prometheus = await startPrometheus({
       dir,
       evaluationInterval: plan.evaluationInterval,
+      alertmanagerTarget: alertmanager.target,
+      resendDelay: plan.resendDelay,
       onChild: (child) => {
         promChild = child;
         emergency.children.add(child);
@@ -162,10 +233,13 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
         });
       },
     });
-    setup(`prometheus ${prometheus.baseUrl} (pid ${prometheus.pid}, remote_write receiver, data in ${dir})`);
+    setup(`prometheus ${prometheus.baseUrl} (pid ${prometheus.pid}, remote_write receiver, alerts → alertmanager, resend delay ${plan.resendDelay}, data in ${dir})`);
 
     // ---- The service, configured through its environment as in production ---------------------------
-    const adminKey = randomBytes(16).toString('hex');
+    // Recognisable secrets: every notification is searched for them (none may carry a key).
+    const factoryApiKey = `gameday-factory-api-key-${randomBytes(8).toString('hex')}`;
+    const adminKey = `gameday-factory-admin-key-${randomBytes(8).toString('hex')}`;
+    secrets.push(factoryApiKey, adminKey);
     serviceLog = createWriteStream(path.join(dir, 'service.log'));
     const logDestination = {
       write(line: string) {
@@ -186,7 +260,9 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
         HOST: '127.0.0.1',
         PORT: '0',
         FACTORY_PORT: '0',
+        FACTORY_API_KEY: factoryApiKey,
         FACTORY_ADMIN_KEY: adminKey,
+        ...(plan.scenario === 'throttle' ? { FACTORY_TIMEOUT_MS: String(throttleTiming(plan).timeoutMs) } : {}),
         FACTORY_CIRCUIT_COOLDOWN_MS: String(plan.circuitCooldownMs),
         DATA_DIR: dir,
         DATABASE_URL: `sqlite:${path.join(dir, 'gameday.db')}`,
@@ -222,13 +298,17 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
     await mkdir(rulesDir);
     const sources = readdirSync(ALERTS_DIR).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(ALERTS_DIR, f));
     if (!sources.length) throw new Error(`no rule files in ${ALERTS_DIR}`);
-    naiveLoaded = existsSync(NAIVE_RULES);
+    // The anti-examples are the 2025-11-26 comparison; in other scenarios they would only add noise to the pager.
+    naiveLoaded = plan.scenario === 'bursty-fail' && existsSync(NAIVE_RULES);
     if (naiveLoaded) sources.push(NAIVE_RULES);
     const ruleFiles: string[] = [];
     for (const source of sources) {
       const relative = path.relative(ALERTS_DIR, source);
       const target = path.join(rulesDir, relative.replace(/[\\/]/g, '__'));
-      await writeFile(target, scaleRuleFile(readFileSync(source, 'utf8'), plan.factor, `grafana/alerts/${relative}`));
+      let text = readFileSync(source, 'utf8');
+      // Routed the same way as ours: the anti-example pages the same on-call team.
+      if (source === NAIVE_RULES) text = addRuleLabels(text, NAIVE, { severity: 'page', team: 'pizza-oncall' });
+      await writeFile(target, scaleRuleFile(text, plan.factor, `grafana/alerts/${relative}`));
       ruleFiles.push(target);
     }
     if (existsSync(PROMTOOL)) {
@@ -244,7 +324,11 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
     scaledRule = { for: `${ourRule.duration ?? 0}s`, keepFiringFor: `${ourRule.keepFiringFor ?? 0}s`, groupInterval: `${ourGroup.interval}s` };
     setup(
       `loaded ${groups.length} rule groups from ${ruleFiles.length} files, time-scaled ÷${plan.factor}: ${OURS} for ${scaledRule.for}, keep_firing_for ${scaledRule.keepFiringFor}, evaluated every ${scaledRule.groupInterval}` +
-        (naiveLoaded ? `; naive anti-example ${NAIVE} loaded beside it` : `; ${path.relative(ROOT, NAIVE_RULES)} missing: no naive comparison`),
+        (naiveLoaded
+          ? `; naive anti-example ${NAIVE} loaded beside it, labelled severity=page to be routed like ours`
+          : plan.scenario === 'bursty-fail'
+            ? `; ${path.relative(ROOT, NAIVE_RULES)} missing: no naive comparison`
+            : ''),
     );
 
     // ---- Diners and on-call ------------------------------------------------------------------------
@@ -254,6 +338,7 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
     setup(`${diners.length} diners registered; ordering from ${shop.franchiseName}/${shop.storeName}; on-call logged in as the dev admin a@jwt.com`);
 
     placer = new OrderPlacer(api, diners, shop, (result) => {
+      if (result.ok && fixAt !== undefined && result.at >= fixAt) firstOkAfterFixAt ??= result.at;
       if (!result.ok && placer!.stats.failed === 1) event(`first failed order: HTTP ${result.status}, reason ${result.reason}; the diner reads "${result.message ?? ''}"`, result.at);
     });
     const orderEveryMs = scaled(plan, 60_000 / plan.ordersPerMinute);
@@ -290,11 +375,20 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
         while (!stopLoops) {
           const at = Date.now();
           try {
-            tracker.observe(await prometheus!.alerts(), at, knownNames);
+            const [promAlerts, amAlerts] = await Promise.all([prometheus!.alerts(), alertmanager!.alerts()]);
+            tracker.observe(promAlerts, at, knownNames);
+            const names = new Map(amAlerts.map((a) => [a.fingerprint, a.labels.alertname ?? '?']));
+            for (const alert of amAlerts) {
+              const name = alert.labels.alertname ?? '?';
+              if (alert.status.inhibitedBy.length === 0 || inhibited.has(name)) continue;
+              inhibited.add(name);
+              const by = [...new Set(alert.status.inhibitedBy.map((f) => names.get(f) ?? f))].join(', ');
+              event(c('dim', `alertmanager: ${name} received and inhibited by ${by}: no notification`), at);
+            }
             consecutivePollErrors = 0;
           } catch (error) {
             tracker.pollErrors++;
-            if (++consecutivePollErrors >= 30) fail(`GET /api/v1/alerts failed 30 times in a row: ${(error as Error).message}`);
+            if (++consecutivePollErrors >= 30) fail(`polling the alerts of Prometheus and Alertmanager failed 30 times in a row: ${(error as Error).message}`);
           }
           await new Promise((r) => setTimeout(r, Math.max(50, at + plan.pollMs - Date.now())));
         }
@@ -332,94 +426,143 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
     warmupEnd = Date.now();
     okDuringWarmup = placer.stats.ok;
 
-    // ---- 2. Bursty `fail` chaos, no traffic in the gaps --------------------------------------------
-    const chaosBody = { ratio: 1, burstMs: Math.round(burstWallMs), gapMs: Math.round(scaled(plan, plan.gapMs)) };
-    const chaos = await fetch(`${simulatorUrl}/api/chaos/fail`, {
-      method: 'PUT',
-      headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(chaosBody),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!chaos.ok) throw new Error(`PUT ${simulatorUrl}/api/chaos/fail answered ${chaos.status}: ${await chaos.text()}`);
-    // The fix code in the answer is the chaos monkey's secret: on-call must find it the runbook's way.
-    const chaosState = (await chaos.json()) as { chaos: { startsAt: string } };
-    chaosStart = Date.parse(chaosState.chaos.startsAt);
-    traffic = 'bursts';
-    cadenceFrom = chaosStart;
-    event(
-      `chaos: factory 'fail' in bursts of ${realTime(plan, burstWallMs)} (${fmtSeconds(burstWallMs)}) with ${realTime(plan, scaled(plan, plan.gapMs))} gaps (${fmtSeconds(scaled(plan, plan.gapMs))}), no traffic in the gaps`,
-      chaosStart,
-    );
-    for (let k = 1; k <= plan.oncallInBurst; k++) {
-      const burstStart = chaosStart + (k - 1) * cycleMs;
-      await sleepUntil(burstStart);
-      phase = `chaos: burst ${k}`;
-      if (k > 1) event(`burst ${k}: every order fails again`, burstStart);
-      if (k === plan.oncallInBurst) break;
-      await sleepUntil(burstStart + burstWallMs);
-      phase = `chaos: gap ${k} (no traffic)`;
-      event(`gap ${k}: no traffic, no failures`, burstStart + burstWallMs);
-    }
-    await sleepUntil(chaosStart + oncallAtMs(plan));
+    const startChaos = async (type: 'fail' | 'badjwt' | 'throttle', body: Record<string, number>) => {
+      const chaos = await fetch(`${simulatorUrl}/api/chaos/${type}`, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!chaos.ok) throw new Error(`PUT ${simulatorUrl}/api/chaos/${type} answered ${chaos.status}: ${await chaos.text()}`);
+      // The fix code in the answer is the chaos monkey's secret: on-call must find it the runbook's way.
+      const chaosState = (await chaos.json()) as { chaos: { startsAt: string } };
+      return Date.parse(chaosState.chaos.startsAt);
+    };
 
     // ---- 3. On-call ends the chaos the runbook's way -----------------------------------------------
-    phase = 'on-call';
-    const { failures } = await api.expect<{ failures: { orderId: number; reason: string; factoryStatus?: number; date: string; reportUrl?: string | null }[] }>('GET', '/api/order/failures?limit=20', { token: adminToken });
-    const withUrl = failures.find((f) => f.reportUrl);
-    if (withUrl?.reportUrl) {
-      reportUrlFoundVia.push('GET /api/order/failures');
-      event(`on-call: GET /api/order/failures → order ${withUrl.orderId} failed (${withUrl.reason}, factory ${withUrl.factoryStatus ?? '-'}) with reportUrl ${redactReportUrl(withUrl.reportUrl)}`);
-    }
-    const factoryView = await api.call<{ circuit?: string; activeReportUrl?: string | null; lastError?: { reason?: string } | null }>('GET', '/api/order/factory', { token: adminToken });
-    if (factoryView.status === 200) {
-      if (factoryView.body.activeReportUrl) reportUrlFoundVia.push('GET /api/order/factory (activeReportUrl, redacted)');
-      event(`on-call: GET /api/order/factory → circuit ${factoryView.body.circuit}, last error ${factoryView.body.lastError?.reason ?? '-'}, activeReportUrl ${factoryView.body.activeReportUrl ?? '-'}`);
-    }
-    if (lastLogReport?.reportUrl) {
-      reportUrlFoundVia.push('log line {type:"factory", outcome:"failed", reportUrl}');
-      event(`on-call: the log line says the same: ${JSON.stringify({ time: lastLogReport.time, type: 'factory', msg: lastLogReport.msg, orderId: lastLogReport.orderId, reason: lastLogReport.reason, reportUrl: lastLogReport.reportUrl })}`);
-    }
-    if (!withUrl) {
-      // Should not happen: end the chaos as the factory admin so the drill still cleans up, and fail.
-      await fetch(`${simulatorUrl}/api/chaos`, { method: 'DELETE', headers: { Authorization: `Bearer ${adminKey}` } }).catch(() => undefined);
-      throw new Error('on-call found no failed order with a reportUrl in GET /api/order/failures; chaos ended through the factory admin API instead');
-    }
-    const report = await api.call<{ message?: string; factoryStatus?: number }>('POST', '/api/order/factory/report', { token: adminToken });
-    if (report.status !== 200) throw new Error(`POST /api/order/factory/report answered ${report.status}: ${JSON.stringify(report.body)}`);
-    fixAt = Date.now();
-    okAtFix = placer.stats.ok;
-    failedAtFix = placer.stats.failed;
-    event(`on-call: POST /api/order/factory/report → "${report.body.message}" (factory ${report.body.factoryStatus}); ${OURS} is ${tracker.state(OURS)}`, fixAt);
+    const oncall = async () => {
+      phase = 'on-call';
+      const { failures } = await api.expect<{ failures: { orderId: number; reason: string; factoryStatus?: number; date: string; reportUrl?: string | null }[] }>('GET', '/api/order/failures?limit=20', { token: adminToken });
+      const withUrl = failures.find((f) => f.reportUrl);
+      if (withUrl?.reportUrl) {
+        reportUrlFoundVia.push('GET /api/order/failures');
+        event(`on-call: GET /api/order/failures → order ${withUrl.orderId} failed (${withUrl.reason}, factory ${withUrl.factoryStatus ?? '-'}) with reportUrl ${redactReportUrl(withUrl.reportUrl)}`);
+      }
+      const factoryView = await api.call<{ circuit?: string; activeReportUrl?: string | null; lastError?: { reason?: string } | null }>('GET', '/api/order/factory', { token: adminToken });
+      if (factoryView.status === 200) {
+        if (factoryView.body.activeReportUrl) reportUrlFoundVia.push('GET /api/order/factory (activeReportUrl, redacted)');
+        event(`on-call: GET /api/order/factory → circuit ${factoryView.body.circuit}, last error ${factoryView.body.lastError?.reason ?? '-'}, activeReportUrl ${factoryView.body.activeReportUrl ?? '-'}`);
+      }
+      if (lastLogReport?.reportUrl) {
+        reportUrlFoundVia.push('log line {type:"factory", outcome:"failed", reportUrl}');
+        event(`on-call: the log line says the same: ${JSON.stringify({ time: lastLogReport.time, type: 'factory', msg: lastLogReport.msg, orderId: lastLogReport.orderId, reason: lastLogReport.reason, reportUrl: lastLogReport.reportUrl })}`);
+      }
+      if (!withUrl) {
+        // The factory puts the report URL in its answer; a call the client gave up on never brings it back.
+        await fetch(`${simulatorUrl}/api/chaos`, { method: 'DELETE', headers: { Authorization: `Bearer ${adminKey}` }, signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+        if (plan.scenario !== 'throttle') throw new Error('on-call found no failed order with a reportUrl in GET /api/order/failures; chaos ended through the factory admin API instead');
+        fixAt = Date.now();
+        noReportUrl = true;
+        event(`on-call: no failed order carries a report URL (every throttled call timed out before the factory answered): the factory vendor ends the chaos (DELETE /api/chaos on the simulator)`, fixAt);
+      } else {
+        const report = await api.call<{ message?: string; factoryStatus?: number }>('POST', '/api/order/factory/report', { token: adminToken });
+        if (report.status !== 200) throw new Error(`POST /api/order/factory/report answered ${report.status}: ${JSON.stringify(report.body)}`);
+        fixAt = Date.now();
+        event(`on-call: POST /api/order/factory/report → "${report.body.message}" (factory ${report.body.factoryStatus}); ${OURS} is ${tracker.state(OURS)}`, fixAt);
+      }
+      okAtFix = placer!.stats.ok;
+      failedAtFix = placer!.stats.failed;
+    };
 
-    // ---- 4. Recovery: purchases succeed, the alert resolves -----------------------------------------
-    phase = 'recovery';
-    traffic = 'on';
-    cadenceFrom = fixAt;
-    let firstOkLogged = false;
-    const recoveryDeadline = fixAt + Math.max(60_000, scaled(plan, plan.recoveryDeadlineMs));
-    for (;;) {
-      checkAbort();
-      if (!firstOkLogged && placer.stats.ok > okAtFix) {
-        firstOkLogged = true;
-        event(`recovery: purchases succeed again`);
+    // ---- 4. Recovery: purchases succeed, the alerts resolve, the pager hears it ----------------------
+    const recover = async () => {
+      phase = 'recovery';
+      traffic = 'on';
+      cadenceFrom = fixAt!;
+      let firstOkLogged = false;
+      const recoveryDeadline = fixAt! + Math.max(60_000, scaled(plan, plan.recoveryDeadlineMs));
+      // A resolved alert reaches the pager at the group's next flush: up to one group_interval later.
+      const flushMs = parseDuration(amTiming?.groupInterval ?? '0s') + 2 * parseDuration(plan.resendDelay) + 3000;
+      let quietSince: number | undefined;
+      for (;;) {
+        checkAbort();
+        if (!firstOkLogged && placer!.stats.ok > okAtFix) {
+          firstOkLogged = true;
+          event(`recovery: purchases succeed again`);
+        }
+        const ours = tracker.get(OURS);
+        const resolution = ours.transitions.find((t) => t.at >= fixAt! && t.to === 'inactive' && t.from === 'firing');
+        if (resolution && ours.state === 'inactive') resolvedAt ??= resolution.at;
+        // Done when nothing fires in Prometheus and every group the pager heard of has resolved there too.
+        const firing = [...tracker.history.entries()].filter(([, h]) => h.state !== 'inactive').map(([name]) => name);
+        const open = openGroups(webhook!.notifications);
+        if (firing.length === 0 && open.length === 0) {
+          quietSince ??= Date.now();
+          if (Date.now() - quietSince >= Math.min(flushMs, 5000)) break;
+        } else quietSince = undefined;
+        if (Date.now() > recoveryDeadline) {
+          event(c('red', `still firing ${fmtSeconds(Date.now() - fixAt!)} after the fix: ${firing.join(', ') || '-'}; pager not yet resolved: ${open.join(', ') || '-'}; giving up waiting`));
+          break;
+        }
+        await sleep(100);
       }
-      const ours = tracker.get(OURS);
-      const resolution = ours.transitions.find((t) => t.at >= fixAt! && t.to === 'inactive' && t.from === 'firing');
-      if (resolution && ours.state === 'inactive') {
-        resolvedAt = resolution.at;
-        break;
-      }
-      if (ours.firings === 0 && ours.state === 'inactive') break; // never fired: nothing to resolve
-      if (Date.now() > recoveryDeadline) {
-        event(c('red', `${OURS} still ${ours.state} ${fmtSeconds(Date.now() - fixAt)} after the fix: giving up waiting`));
-        break;
-      }
-      await sleep(100);
-    }
-    if (resolvedAt !== undefined) {
       phase = 'recovery: holding';
+      const holdFrom = Date.now();
       await sleep(scaled(plan, plan.holdAfterResolveMs));
-      event(`end: traffic stops (${OURS} stayed ${tracker.state(OURS)} for ${realTime(plan, Date.now() - resolvedAt)} real after resolving)`);
+      event(`end: traffic stops (${OURS} ${resolvedAt === undefined ? `is ${tracker.state(OURS)}` : `stayed ${tracker.state(OURS)} for ${realTime(plan, Date.now() - resolvedAt)} real after resolving`}; all quiet for ${realTime(plan, Date.now() - holdFrom)} real)`);
+    };
+
+    // ---- 2. The fault --------------------------------------------------------------------------------
+    if (plan.scenario === 'bursty-fail') {
+      // Bursty `fail` chaos, no traffic in the gaps (2025-11-26).
+      chaosStart = await startChaos('fail', { ratio: 1, burstMs: Math.round(burstWallMs), gapMs: Math.round(scaled(plan, plan.gapMs)) });
+      traffic = 'bursts';
+      cadenceFrom = chaosStart;
+      event(
+        `chaos: factory 'fail' in bursts of ${realTime(plan, burstWallMs)} (${fmtSeconds(burstWallMs)}) with ${realTime(plan, scaled(plan, plan.gapMs))} gaps (${fmtSeconds(scaled(plan, plan.gapMs))}), no traffic in the gaps`,
+        chaosStart,
+      );
+      for (let k = 1; k <= plan.oncallInBurst; k++) {
+        const burstStart = chaosStart + (k - 1) * cycleMs;
+        await sleepUntil(burstStart);
+        phase = `chaos: burst ${k}`;
+        if (k > 1) event(`burst ${k}: every order fails again`, burstStart);
+        if (k === plan.oncallInBurst) break;
+        await sleepUntil(burstStart + burstWallMs);
+        phase = `chaos: gap ${k} (no traffic)`;
+        event(`gap ${k}: no traffic, no failures`, burstStart + burstWallMs);
+      }
+      await sleepUntil(chaosStart + oncallAtMs(plan));
+      await oncall();
+      await recover();
+    } else if (plan.scenario === 'badjwt' || plan.scenario === 'throttle') {
+      const throttle = throttleTiming(plan);
+      chaosStart = await startChaos(plan.scenario, plan.scenario === 'throttle' ? { ratio: plan.chaosRatio, delayMs: throttle.delayMs } : { ratio: plan.chaosRatio });
+      phase = `chaos: ${plan.scenario}`;
+      event(
+        plan.scenario === 'throttle'
+          ? `chaos: factory 'throttle' on every call: held ${fmtSeconds(throttle.delayMs)}, the client times out after ${fmtSeconds(throttle.timeoutMs)} (production: 32 s and 8 s); on-call acts after ${realTime(plan, scaled(plan, plan.chaosMs))}`
+          : `chaos: factory 'badjwt' on every call: HTTP 200 with a pizza JWT that does not verify; on-call acts after ${realTime(plan, scaled(plan, plan.chaosMs))}`,
+        chaosStart,
+      );
+      await sleepUntil(chaosStart + scaled(plan, plan.chaosMs));
+      await oncall();
+      await recover();
+    } else if (plan.scenario === 'scanner') {
+      phase = 'scanner';
+      chaosStart = Date.now();
+      const probes = await scan(service.url, (text) => event(text));
+      event(`scanner: ${probes} probes answered 404; watching the pager for ${realTime(plan, scaled(plan, plan.chaosMs))}`);
+      await sleep(scaled(plan, plan.chaosMs));
+      event('end: traffic stops');
+    } else {
+      chaosStart = await startChaos('fail', { ratio: plan.chaosRatio });
+      phase = `healthy: ${Math.round(plan.chaosRatio * 100)}% failures`;
+      event(`chaos: factory 'fail' on ${Math.round(plan.chaosRatio * 100)}% of calls at random, ${plan.ordersPerMinute} orders per real minute, for ${realTime(plan, scaled(plan, plan.chaosMs))}`, chaosStart);
+      await sleepUntil(chaosStart + scaled(plan, plan.chaosMs));
+      // The last notification could only come one group_wait after the last evaluation: wait that long too.
+      await sleep(parseDuration(amTiming?.groupWait ?? '0s') + 2 * parseDuration(plan.resendDelay));
+      event(`end: traffic stops (${placer.stats.failed} of ${placer.stats.ok + placer.stats.failed} orders failed)`);
     }
     traffic = 'off';
     await placer.drain();
@@ -441,7 +584,10 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
     await new Promise<void>((resolve) => (serviceLog ? serviceLog.end(() => resolve()) : resolve()));
     if (prometheus) await prometheus.stop().catch(() => undefined);
     else if (promChild && promChild.exitCode === null) promChild.kill('SIGKILL');
-    if (options.keepTmp) display.line(c('dim', `kept ${dir} (service.log, prometheus.log, rules/)`));
+    if (alertmanager) await alertmanager.stop().catch(() => undefined);
+    else if (amChild && amChild.exitCode === null) amChild.kill('SIGKILL');
+    if (webhook) await webhook.close();
+    if (options.keepTmp) display.line(c('dim', `kept ${dir} (service.log, prometheus.log, alertmanager.log, alertmanager.yml, rules/)`));
     else await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     emergency.dirs.delete(dir);
   }
@@ -453,21 +599,70 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
   const firingsDuringWarmup = tracker.firingsBetween(OURS, 0, warmupEnd);
   const pendingDuringWarmup = ours.transitions.some((t) => t.to === 'pending' && t.at < warmupEnd);
   const firingsAfterResolve = resolvedAt === undefined ? 0 : tracker.firingsBetween(OURS, resolvedAt + 1, Number.MAX_SAFE_INTEGER);
-  const failures: string[] = [];
-  if (stats.failed === 0) failures.push('no order failed: the chaos did not take effect');
-  if (firingsDuringWarmup > 0) failures.push(`${OURS} fired during the healthy warm-up`);
-  if (ours.firings !== 1) failures.push(`${OURS} fired ${ours.firings} times (expected exactly once)`);
-  if (resolvedAt === undefined) failures.push(`${OURS} did not resolve after the fix`);
-  if (firingsAfterResolve > 0) failures.push(`${OURS} fired again after resolving`);
+  const checks: Check[] = [];
+  const check = (name: string, pass: boolean, detail: string) => checks.push({ name, pass, detail });
+  if (plan.scenario === 'bursty-fail') {
+    // Inside Prometheus, as before Alertmanager joined: one firing through the gaps, resolved after the fix.
+    check('orders failed under the chaos', stats.failed > 0, `${stats.failed} failed`);
+    check(`${OURS} did not fire in the warm-up`, firingsDuringWarmup === 0, `${firingsDuringWarmup} firing(s) in the warm-up`);
+    check(`${OURS} fired exactly once in Prometheus`, ours.firings === 1, `${ours.firings} firing(s)`);
+    check(`${OURS} resolved after the fix and stayed resolved`, resolvedAt !== undefined && firingsAfterResolve === 0, resolvedAt === undefined ? 'never resolved' : `${firingsAfterResolve} firing(s) after resolving`);
+  } else if (plan.scenario === 'badjwt' || plan.scenario === 'throttle') {
+    check('orders failed under the chaos', stats.failed > 0, `${stats.failed} failed (${Object.entries(stats.byReason).map(([r, n]) => `${r} ${n}`).join(', ')})`);
+    check('purchases succeed after the fix', firstOkAfterFixAt !== undefined, `${stats.ok - okAtFix} ok after the fix`);
+  } else if (plan.scenario === 'healthy') {
+    const total = stats.ok + stats.failed;
+    // 750 orders at 1%: no failure at all has a chance of 0.05%; over 5% would be a broken simulator.
+    check('some purchases failed, at most 5%', stats.failed > 0 && stats.failed / total <= 0.05, `${stats.failed} of ${total} failed (${total ? ((100 * stats.failed) / total).toFixed(1) : 0}%)`);
+  } else {
+    check('healthy traffic kept succeeding', stats.ok > 0 && stats.failed === 0, `${stats.ok} ok, ${stats.failed} failed`);
+  }
+  const firedInPrometheus: Record<string, number> = {};
+  for (const [name, history] of tracker.history) if (history.firings > 0) firedInPrometheus[name] = history.firings;
+  checks.push(
+    ...notificationChecks({
+      scenario: plan.scenario,
+      notifications: webhook?.notifications ?? [],
+      firedInPrometheus,
+      inhibitedInAlertmanager: [...inhibited],
+      firstFailureAt: stats.firstFailureAt,
+      fixAt,
+      firstOkAfterFixAt,
+      pageBudgetMs: scaled(plan, plan.pageBudgetMs),
+      secrets,
+    }),
+  );
+  const failures = checks.filter((k) => !k.pass).map((k) => `${k.name}: ${k.detail}`);
   const otherAlerts: Record<string, number> = {};
-  for (const [name, history] of tracker.history) if (name !== OURS && name !== NAIVE && history.firings > 0) otherAlerts[name] = history.firings;
+  for (const [name, count] of Object.entries(firedInPrometheus)) if (name !== OURS && name !== NAIVE) otherAlerts[name] = count;
   const transitions = (name: string) => (tracker.history.get(name)?.transitions ?? []).map((t) => ({ t: t.at - t0, from: t.from, to: t.to }));
+  const notifications = webhook?.notifications ?? [];
+  const countOf = (pick: (n: Notification) => boolean) => notifications.filter(pick).length;
 
   return {
     pass: failures.length === 0,
     failures,
+    scenario: plan.scenario,
     profile: plan.profile,
     factor: plan.factor,
+    checks,
+    notifications: notifications.map((n) => ({
+      t: n.at - t0,
+      receiver: n.receiver,
+      status: n.status,
+      alertname: alertnameOf(n),
+      antiExample: isAntiExample(n),
+      alerts: n.alerts.map((a) => ({ status: a.status, labels: a.labels, summary: a.annotations.summary, runbookUrl: a.annotations.runbook_url, action: a.annotations.action })),
+    })),
+    pager: {
+      pages: countOf((n) => n.receiver === PAGE_RECEIVER && n.status === 'firing' && !isAntiExample(n)),
+      tickets: countOf((n) => n.receiver === TICKET_RECEIVER && n.status === 'firing'),
+      resolves: countOf((n) => n.status === 'resolved' && !isAntiExample(n)),
+      naivePages: countOf((n) => n.receiver === PAGE_RECEIVER && n.status === 'firing' && isAntiExample(n)),
+      rejectedRequests: webhook?.rejected ?? 0,
+    },
+    inhibited: [...inhibited],
+    alertmanager: amTiming,
     durationMs: Date.now() - started,
     ours: { firings: ours.firings, firingsDuringWarmup, pendingDuringWarmup, firingsAfterResolve, resolved: resolvedAt !== undefined, finalState: ours.state, transitions: transitions(OURS) },
     naive: { loaded: naiveLoaded, firings: naive.firings, transitions: transitions(NAIVE) },
@@ -476,26 +671,122 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
     timeToResolveMs: resolvedAt !== undefined && fixAt !== undefined ? resolvedAt - fixAt : undefined,
     orders: { ok: stats.ok, failed: stats.failed, byReason: stats.byReason, okDuringWarmup, okAfterFix: stats.ok - okAtFix, failedAfterFix: stats.failed - failedAtFix },
     reportUrlFoundVia,
+    noReportUrl,
     timeline: timeline.map(({ t, text }) => ({ t, text: text.replace(/\x1b\[[0-9;]*m/g, '') })), // eslint-disable-line no-control-regex
     scaledRule,
   };
 }
+
+/** One line of the pager's timeline: what the notification would have shown first. */
+export function describeNotification(n: Notification): string {
+  const kind = n.receiver === PAGE_RECEIVER ? 'PAGE' : n.receiver === TICKET_RECEIVER ? 'TICKET' : n.receiver;
+  const firing = n.alerts.filter((a) => a.status === 'firing');
+  const first = firing[0] ?? n.alerts[0];
+  const labels = first ? Object.entries(first.labels).filter(([k]) => !['alertname', 'source', 'severity', 'team'].includes(k)).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+  return (
+    `pager: ${kind} → ${n.receiver}: [${n.status.toUpperCase()}${n.status === 'firing' ? `:${firing.length}` : ''}] ${alertnameOf(n)}` +
+    (isAntiExample(n) ? ' (naive anti-example)' : '') +
+    (first?.annotations.summary ? `: ${first.annotations.summary}` : '') +
+    (labels ? ` {${labels}}` : '') +
+    (n.status === 'firing' && first?.annotations.runbook_url ? ` · runbook ${first.annotations.runbook_url}` : '')
+  );
+}
+
+/** Groups (by alert name) whose last notification was a firing one: the pager still shows them open. */
+export function openGroups(notifications: Notification[]): string[] {
+  const last = new Map<string, Notification['status']>();
+  for (const n of notifications) last.set(`${n.receiver}/${alertnameOf(n)}`, n.status);
+  return [...last.entries()].filter(([, status]) => status === 'firing').map(([key]) => key);
+}
+
+/** The timing a rendered configuration actually holds (route and child routes). */
+export function readAlertmanagerTiming(config: string): { groupWait: string; groupInterval: string; repeatInterval: Record<string, string> } {
+  type Route = { receiver?: string; group_wait?: string; group_interval?: string; repeat_interval?: string; routes?: Route[] };
+  const route = (parseYaml(config) as { route?: Route }).route ?? {};
+  const repeatInterval: Record<string, string> = {};
+  for (const child of route.routes ?? []) if (child.receiver) repeatInterval[child.receiver] = child.repeat_interval ?? route.repeat_interval ?? '?';
+  return { groupWait: route.group_wait ?? '30s', groupInterval: route.group_interval ?? '5m', repeatInterval };
+}
+
+/**
+ * Throttle timing under scaling: the factory's hold and the client's timeout divided by the factor
+ * like every other duration, but the timeout never below 1 s (a busy CI machine must not time out
+ * healthy calls) and the hold always 4x the timeout, as in production (32 s against 8 s).
+ */
+export function throttleTiming(plan: Pick<Plan, 'factor'>): { timeoutMs: number; delayMs: number } {
+  const timeoutMs = Math.max(1000, Math.round(8000 / plan.factor));
+  return { timeoutMs, delayMs: 4 * timeoutMs };
+}
+
+/** What a scanner sweeps for, one path per category the service counts (see probeCategory). */
+export const SCANNER_PATHS = ['/prod/.env', '/.git/config', '/wp-login.php', '/phpinfo.php', '/phpmyadmin/'];
+
+/**
+ * A scanner's sweep: 5 requests per path. The first 4 of each are sent, then the 5th of each together,
+ * so every category crosses ScannerProbesDetected's threshold (>= 5) in the same metrics push: one
+ * alert group gets all its label sets at once, as with a sweep inside one real evaluation interval.
+ */
+export async function scan(baseUrl: string, log: (text: string) => void = () => undefined): Promise<number> {
+  let count = 0;
+  const probe = async (p: string) => {
+    const response = await fetch(`${baseUrl}${p}`, { signal: AbortSignal.timeout(10_000) });
+    await response.arrayBuffer();
+    if (response.status !== 404) throw new Error(`scanner probe GET ${p} answered ${response.status}, expected 404`);
+    count++;
+  };
+  for (let round = 0; round < 4; round++) await Promise.all(SCANNER_PATHS.map(probe));
+  // Two push intervals (at most 1 s each when scaled) let the first 4 of each arrive before the 5th.
+  await new Promise((r) => setTimeout(r, 2500));
+  await Promise.all(SCANNER_PATHS.map(probe));
+  log(`scanner: GET ${SCANNER_PATHS.join(', ')} (5 each)`);
+  return count;
+}
+
+const VERDICT: Record<string, string> = {
+  'bursty-fail': 'one fault, one page',
+  badjwt: 'bad pizza JWTs, one page, the rest inhibited',
+  throttle: 'a throttling factory, one page, the rest inhibited',
+  scanner: 'scanner probes, one ticket, no page',
+  healthy: '1% failures, nobody woken',
+};
 
 export function printSummary(summary: GamedaySummary, plan: Plan, display: Display): void {
   const c = display.color.bind(display);
   const real = (ms: number | undefined) => (ms === undefined ? 'n/a' : `${fmtSeconds(ms)} (≈ ${realTime(plan, ms)} real)`);
   const at = (name: 'ours' | 'naive', to: string) => summary[name].transitions.filter((t) => t.to === to).map((t) => clock(t.t)).join(', ') || '-';
   display.line();
-  display.line(c('bold', `Game day summary — profile ${summary.profile}, factor ${summary.factor} (1 s here ≈ ${summary.factor} s of the incident), ran ${fmtSeconds(summary.durationMs)}`));
-  display.line(`  ${`${OURS} (ours)`.padEnd(36)} fired ${c('bold', `${summary.ours.firings}×`)}  (firing at ${at('ours', 'firing')}; resolved at ${at('ours', 'inactive')})`);
-  if (summary.naive.loaded) display.line(`  ${`${NAIVE} (naive)`.padEnd(36)} fired ${c('bold', `${summary.naive.firings}×`)}  (firing at ${at('naive', 'firing')})`);
-  display.line(`  time to fire after the first failed order: ${real(summary.timeToFireMs)}`);
-  display.line(`  time to resolve after the fix:             ${real(summary.timeToResolveMs)}`);
-  const reasons = Object.entries(summary.orders.byReason).map(([r, n]) => `${r} ${n}`).join(', ');
-  display.line(`  orders: ${summary.orders.ok} ok, ${summary.orders.failed} failed${reasons ? ` (${reasons})` : ''}; ${summary.orders.okDuringWarmup} ok in the warm-up, ${summary.orders.okAfterFix} ok / ${summary.orders.failedAfterFix} failed after the fix`);
-  display.line(`  report URL found via: ${summary.reportUrlFoundVia.join('; ') || 'nothing'}`);
+  display.line(c('bold', `Notification timeline — what the pager showed (${summary.notifications.length} notification${summary.notifications.length === 1 ? '' : 's'})`));
+  if (summary.notifications.length === 0) display.line('  (none)');
+  for (const n of summary.notifications) {
+    const firing = n.alerts.filter((a) => a.status === 'firing');
+    const first = firing[0] ?? n.alerts[0];
+    const kind = n.receiver === PAGE_RECEIVER ? c('red', 'PAGE  ') : 'TICKET';
+    const head = `[${n.status.toUpperCase()}${n.status === 'firing' ? `:${firing.length}` : ''}] ${n.alertname}${n.antiExample ? ' (naive anti-example)' : ''}`;
+    display.line(`  ${clock(n.t)} ${c('dim', `≈${realTime(plan, Math.max(0, n.t)).padStart(6)}`)}  ${kind} ${head}${first?.summary ? `: ${first.summary}` : ''}`);
+    if (n.status === 'firing' && !n.antiExample && n.receiver === PAGE_RECEIVER) {
+      if (first?.runbookUrl) display.line(c('dim', `                         Runbook: ${first.runbookUrl}`));
+      if (first?.action) display.line(c('dim', `                         Action: ${first.action}`));
+    }
+  }
+  display.line();
+  display.line(c('bold', `Game day summary — scenario ${summary.scenario}, profile ${summary.profile}, factor ${summary.factor} (1 s here ≈ ${summary.factor} s real), ran ${fmtSeconds(summary.durationMs)}`));
+  display.line(`  firing timeline (Prometheus):`);
+  display.line(`    ${`${OURS} (ours)`.padEnd(36)} fired ${c('bold', `${summary.ours.firings}×`)}  (firing at ${at('ours', 'firing')}; resolved at ${at('ours', 'inactive')})`);
+  if (summary.naive.loaded && summary.naive.firings > 0) display.line(`    ${`${NAIVE} (naive)`.padEnd(36)} fired ${c('bold', `${summary.naive.firings}×`)}  (firing at ${at('naive', 'firing')})`);
   const others = Object.entries(summary.otherAlerts).map(([n, k]) => `${n} ${k}×`).join(', ');
-  display.line(`  other alerts that fired: ${others || 'none'}`);
-  if (summary.pass) display.line(c('green', `  PASS: one fault, one page (${OURS} fired once, stayed firing through the gaps, resolved after recovery)`));
+  display.line(`    other alerts that fired: ${others || 'none'}`);
+  const p = summary.pager;
+  display.line(`  notification timeline (Alertmanager → pager): ${c('bold', `${p.pages} page${p.pages === 1 ? '' : 's'}`)}, ${p.tickets} ticket(s), ${p.resolves} resolve(s)` + (summary.naive.loaded && plan.scenario === 'bursty-fail' ? `; the naive rule routed the same way: ${c('bold', `${p.naivePages} pages`)}` : ''));
+  display.line(`    inhibited in Alertmanager (fired, never notified): ${summary.inhibited.join(', ') || 'none'}`);
+  if (summary.alertmanager) display.line(c('dim', `    timing ÷${summary.factor}: group_wait ${summary.alertmanager.groupWait}, group_interval ${summary.alertmanager.groupInterval}, resend delay ${summary.alertmanager.resendDelay}`));
+  if (summary.timeToFireMs !== undefined) display.line(`  time to fire after the first failed order: ${real(summary.timeToFireMs)}`);
+  if (summary.timeToResolveMs !== undefined) display.line(`  time to resolve after the fix:             ${real(summary.timeToResolveMs)}`);
+  const reasons = Object.entries(summary.orders.byReason).map(([r, n]) => `${r} ${n}`).join(', ');
+  const afterFix = summary.timeline.some((e) => e.text.startsWith('on-call:')) ? `, ${summary.orders.okAfterFix} ok / ${summary.orders.failedAfterFix} failed after the fix` : '';
+  display.line(`  orders: ${summary.orders.ok} ok, ${summary.orders.failed} failed${reasons ? ` (${reasons})` : ''}; ${summary.orders.okDuringWarmup} ok in the warm-up${afterFix}`);
+  if (summary.reportUrlFoundVia.length || summary.noReportUrl) display.line(`  report URL found via: ${summary.reportUrlFoundVia.join('; ') || 'nothing (no failed order carried one)'}`);
+  display.line(`  checks:`);
+  for (const k of summary.checks) display.line(`    ${k.pass ? c('green', 'ok  ') : c('red', 'FAIL')} ${k.name} — ${k.detail}`);
+  if (summary.pass) display.line(c('green', `  PASS: ${VERDICT[summary.scenario] ?? summary.scenario}`));
   else for (const failure of summary.failures) display.line(c('red', `  FAIL: ${failure}`));
 }

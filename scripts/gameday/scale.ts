@@ -179,3 +179,60 @@ export function scaleRuleFile(yaml: string, factor: number, origin = 'rule file'
   const header = `# TIME-SCALED copy of ${origin} for the game day (scripts/gameday.ts): durations in for, keep_firing_for, interval and PromQL ranges divided by ${factor}, rounded up to whole seconds.`;
   return factor === 1 ? out.join('\n') : `${header}\n${out.join('\n')}`;
 }
+
+/** Milliseconds as a compact duration: 1500 -> "1s500ms", 120000 -> "2m", 0 -> "0s". */
+export function formatMilliseconds(ms: number): string {
+  if (!Number.isInteger(ms) || ms < 0) throw new Error(`formatMilliseconds needs a whole non-negative number, got ${ms}`);
+  const rest = ms % 1000;
+  const seconds = (ms - rest) / 1000;
+  if (seconds === 0) return rest ? `${rest}ms` : '0s';
+  return `${formatSeconds(seconds)}${rest ? `${rest}ms` : ''}`;
+}
+
+/**
+ * Divides a notification-timing duration (Alertmanager's group_wait / group_interval / repeat_interval,
+ * Prometheus' --rules.alert.resend-delay) by `factor`, rounded UP to 100 ms, at least 100 ms (0 stays 0s).
+ * Finer than scaleDuration: group_wait 30s at factor 20 is 1.5 s, and rounding it to 2 s would add
+ * 10 real seconds to every page's delay. Factor 1 returns the text unchanged.
+ */
+export function scaleNotificationDuration(text: string, factor: number): string {
+  if (!(factor >= 1) || !Number.isFinite(factor)) throw new Error(`scale factor must be a finite number >= 1, got ${factor}`);
+  const ms = parseDuration(text);
+  if (factor === 1) return text.trim();
+  if (ms === 0) return '0s';
+  return formatMilliseconds(Math.max(100, Math.ceil(ms / factor / 100 - 1e-9) * 100));
+}
+
+const RULE_START = /^(\s*)-\s+(alert|record):\s*(\S.*?)\s*$/;
+
+/**
+ * Adds labels to one alerting rule of a rule file (the game day routes the naive anti-example as a
+ * page: the committed file has no severity, so Alertmanager would send it to the default receiver).
+ * Existing labels with the same name are replaced; throws if the rule is not in the file.
+ */
+export function addRuleLabels(yaml: string, alertName: string, labels: Record<string, string>): string {
+  const lines = yaml.split('\n');
+  const start = lines.findIndex((line) => {
+    const match = RULE_START.exec(line);
+    return match?.[2] === 'alert' && (unquoteYamlScalar(match[3]!)?.value ?? match[3]) === alertName;
+  });
+  if (start === -1) throw new Error(`alert ${alertName} is not in the rule file`);
+  const itemIndent = RULE_START.exec(lines[start]!)![1]!.length;
+  let end = start + 1;
+  while (end < lines.length && (lines[end]!.trim() === '' || lines[end]!.length - lines[end]!.trimStart().length > itemIndent)) end++;
+  while (end > start + 1 && lines[end - 1]!.trim() === '') end--;
+  const keyIndent = ' '.repeat(itemIndent + 2);
+  const labelIndent = `${keyIndent}  `;
+  const rendered = Object.entries(labels).map(([name, value]) => `${labelIndent}${name}: ${JSON.stringify(value)}`);
+  const body = lines.slice(start + 1, end);
+  const labelsAt = body.findIndex((line) => line === `${keyIndent}labels:`);
+  let newBody: string[];
+  if (labelsAt === -1) newBody = [...body, `${keyIndent}labels:`, ...rendered];
+  else {
+    let labelsEnd = labelsAt + 1;
+    while (labelsEnd < body.length && body[labelsEnd]!.startsWith(labelIndent)) labelsEnd++;
+    const kept = body.slice(labelsAt + 1, labelsEnd).filter((line) => !Object.keys(labels).some((name) => line.startsWith(`${labelIndent}${name}:`)));
+    newBody = [...body.slice(0, labelsAt + 1), ...kept, ...rendered, ...body.slice(labelsEnd)];
+  }
+  return [...lines.slice(0, start + 1), ...newBody, ...lines.slice(end)].join('\n');
+}

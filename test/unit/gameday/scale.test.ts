@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatSeconds, parseDuration, scaleDuration, scalePromql, scaleRuleFile } from '../../../scripts/gameday/scale';
+import { addRuleLabels, formatMilliseconds, formatSeconds, parseDuration, scaleDuration, scaleNotificationDuration, scalePromql, scaleRuleFile } from '../../../scripts/gameday/scale';
 
 describe('parseDuration', () => {
   test.each([
@@ -193,5 +193,84 @@ describe('scaleRuleFile', () => {
     expect(body).toMatch(/\n\s+keep_firing_for: 15s\n/);
     expect(scaled).toMatch(/increase\(pizza_purchases_total\[30s\]\)/);
     expect(scaled).not.toMatch(/increase\(pizza_purchases_total\[10m\]\)/);
+  });
+});
+
+describe('scaleNotificationDuration (Alertmanager timing, Prometheus resend delay)', () => {
+  test.each([
+    ['30s', 20, '1s500ms'], // group_wait: finer than the rules' whole seconds
+    ['5m', 20, '15s'], // group_interval
+    ['4h', 20, '12m'], // page repeat_interval
+    ['24h', 20, '1h12m'], // ticket repeat_interval
+    ['1m', 20, '3s'], // Prometheus' resend delay
+    ['30s', 30, '1s'],
+    ['1m', 30, '2s'],
+    ['10s', 30, '400ms'], // 333 ms rounds up to 100 ms steps
+    ['1s', 120, '100ms'], // at least 100 ms
+    ['0s', 20, '0s'],
+    ['30s', 1, '30s'], // factor 1 keeps the text
+    ['4h', 1, '4h'],
+  ])('%s at factor %d is %s', (text, factor, expected) => {
+    expect(scaleNotificationDuration(text, factor)).toBe(expected);
+    // Never shorter than the exact quotient (a scaled wait never fires early), never 100 ms longer.
+    const exact = parseDuration(text) / factor;
+    expect(parseDuration(expected)).toBeGreaterThanOrEqual(exact);
+    expect(parseDuration(expected)).toBeLessThan(Math.max(exact, 100) + 100);
+  });
+
+  test('refuses factors below 1 and non-durations', () => {
+    expect(() => scaleNotificationDuration('30s', 0.5)).toThrow(/factor/);
+    expect(() => scaleNotificationDuration('soon', 20)).toThrow(/not a Prometheus duration/);
+  });
+
+  test.each([
+    [0, '0s'],
+    [100, '100ms'],
+    [1500, '1s500ms'],
+    [60_000, '1m'],
+    [4_320_000, '1h12m'],
+  ])('formatMilliseconds(%d) is %s', (ms, text) => {
+    expect(formatMilliseconds(ms)).toBe(text);
+  });
+});
+
+describe('addRuleLabels', () => {
+  const file = [
+    'groups:',
+    '  - name: anti-examples-test-only',
+    '    interval: 1m',
+    '    rules:',
+    '      - alert: NaivePizzaPurchaseFailures',
+    '        expr: increase(pizza_purchases_total{outcome="failure"}[1m]) > 0',
+    '        labels:',
+    '          anti_example: "true"',
+    '      - alert: Other',
+    '        expr: vector(1)',
+    '',
+  ].join('\n');
+
+  test('adds labels to the named rule only, keeping its own', () => {
+    const out = addRuleLabels(file, 'NaivePizzaPurchaseFailures', { severity: 'page', team: 'pizza-oncall' });
+    expect(out.split('\n').slice(6, 11)).toEqual(['        labels:', '          anti_example: "true"', '          severity: "page"', '          team: "pizza-oncall"', '      - alert: Other']);
+    expect(out.split('\n').slice(11)).toEqual(['        expr: vector(1)', '']);
+  });
+
+  test('creates the labels block when the rule has none, and replaces a label of the same name', () => {
+    const out = addRuleLabels(file, 'Other', { severity: 'ticket' });
+    expect(out.endsWith('      - alert: Other\n        expr: vector(1)\n        labels:\n          severity: "ticket"\n')).toBe(true);
+    const twice = addRuleLabels(addRuleLabels(file, 'Other', { severity: 'ticket' }), 'Other', { severity: 'page' });
+    expect(twice.match(/severity/g)).toHaveLength(1);
+    expect(twice).toContain('severity: "page"');
+  });
+
+  test('the naive anti-example, labelled as a page, still scales and passes as a rule file', () => {
+    const naive = readFileSync(path.join(__dirname, '..', '..', '..', 'grafana', 'alerts', 'tests', 'naive.rules.yml'), 'utf8');
+    const out = scaleRuleFile(addRuleLabels(naive, 'NaivePizzaPurchaseFailures', { severity: 'page', team: 'pizza-oncall' }), 20);
+    expect(out).toContain('severity: "page"');
+    expect(out).toContain('increase(pizza_purchases_total{outcome="failure"}[3s]) > 0');
+  });
+
+  test('an alert that is not in the file is an error', () => {
+    expect(() => addRuleLabels(file, 'Missing', { severity: 'page' })).toThrow(/Missing is not in the rule file/);
   });
 });
