@@ -52,7 +52,10 @@ export function renderOutputs(readCurrent: (path: string) => string = (path) => 
     outputs.set(file.path, toYaml(renderRuleTestFile(file), `promtool test rules - ${file.header}\n${GENERATED}\nScenarios: grafana/src/ruleTests/.`));
   }
   for (const dashboard of DASHBOARDS) outputs.set(dashboard.file, JSON.stringify(dashboard.build(), null, 2) + '\n');
-  for (const file of PROVISIONING_FILES) outputs.set(file.path, toYaml(file.build(), `Grafana file provisioning. ${GENERATED}\nSee grafana/provisioning/README.md.`));
+  for (const file of PROVISIONING_FILES) {
+    const note = 'note' in file ? `\n${file.note}` : '';
+    outputs.set(file.path, toYaml(file.build(), `Grafana file provisioning. ${GENERATED}\nSee grafana/provisioning/README.md.${note}`));
+  }
   outputs.set(ALERTMANAGER_CONFIG_PATH, toYaml(alertmanagerConfigYaml(), ALERTMANAGER_HEADER));
   outputs.set(TEMPLATE_PATH, `${NOTIFICATION_TEMPLATE}\n`);
   for (const path of ALERT_TABLE_FILES) outputs.set(path, withAlertTable(path, readCurrent(path)));

@@ -179,6 +179,12 @@ export const PROVISIONING_FILES = [
   { path: 'grafana/provisioning/datasources/jwt-pizza-service.yml', build: datasourcesYaml },
   { path: 'grafana/provisioning/dashboards/jwt-pizza-service.yml', build: dashboardProviderYaml },
   { path: 'grafana/provisioning/alerting/contact-points.yml', build: contactPointsYaml },
-  { path: 'grafana/provisioning/alerting/notification-policies.yml', build: notificationPoliciesYaml },
+  {
+    path: 'grafana/provisioning/alerting/notification-policies.yml',
+    build: notificationPoliciesYaml,
+    note:
+      'The routing tree, grouping and timing of grafana/alertmanager/alertmanager.yml. Grafana-managed alerting has NO inhibition:\n' +
+      'the alerts that Alertmanager keeps quiet while a purchase page fires notify here too (docs/alerts.md#inhibition).',
+  },
   { path: 'grafana/provisioning/alerting/templates.yml', build: messageTemplatesYaml },
 ] as const;
