@@ -161,6 +161,47 @@ async function benchBackend(backend: BackendName, options: BenchOptions, progres
       }
     }
 
+    // Tracing off, sampled at 10% and at 100%: three new processes with the same history, exporting to an
+    // OTLP sink on loopback, interleaved over at least 5 runs each. The menu is the cheapest request (the
+    // request span alone); /api/user/me adds the JWT and SQL spans of an authenticated read.
+    if (runner.selected('tracing')) {
+      const sink = await start('otlp-sink', 'bench/servers/otlpSink.ts', {}, 0);
+      const traced = (ratio: string) => serviceEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio });
+      const off = await start('service-tracing-off', 'src/server.ts', serviceEnv(), 1);
+      const at10 = await start('service-tracing-10', 'src/server.ts', traced('0.1'), 1);
+      const at100 = await start('service-tracing-100', 'src/server.ts', traced('1'), 1);
+      const triplets = new Runner({ ...options, runs: Math.max(5, options.runs) }, progress, `[${backend}]`);
+      report.tracing = [];
+      for (const [id, title, shape] of [['menu', 'GET /api/order/menu', shapes.menu()], ['me', 'GET /api/user/me', shapes.me(data)]] as const) {
+        const [rOff, r10, r100] = await triplets.measureTogether([
+          { id: `${id}-tracing-off`, title: `${title}, new process, tracing off`, group: 'tracing', server: off, shape },
+          { id: `${id}-tracing-10`, title: `${title}, new process, tracing sampled at 10%`, group: 'tracing', server: at10, shape },
+          { id: `${id}-tracing-100`, title: `${title}, new process, tracing sampled at 100%`, group: 'tracing', server: at100, shape },
+        ]);
+        push(rOff, r10, r100);
+        if (rOff && r10 && r100) {
+          report.tracing.push({
+            scenario: title,
+            offRps: rOff.result.reqPerSec,
+            at10Rps: r10.result.reqPerSec,
+            at100Rps: r100.result.reqPerSec,
+            ratio10: pairedRatio(r10.runs, rOff.runs) ?? r10.result.reqPerSec / rOff.result.reqPerSec,
+            ratio100: pairedRatio(r100.runs, rOff.runs) ?? r100.result.reqPerSec / rOff.result.reqPerSec,
+            offCpuMs: rOff.result.cpuMsPerRequest,
+            at10CpuMs: r10.result.cpuMsPerRequest,
+            at100CpuMs: r100.result.cpuMsPerRequest,
+            offP99: rOff.result.p99,
+            at10P99: r10.result.p99,
+            at100P99: r100.result.p99,
+          });
+        }
+      }
+      for (const server of [off, at10, at100]) await stop(server);
+      // The services flushed their queues on SIGTERM: what reached the sink shows the spans really flowed.
+      report.tracingExported = (await (await fetch(`${sink.url}/stats`)).json()) as { exports: number; bytes: number };
+      await stop(sink);
+    }
+
     // Reads before writes: POST /api/order adds orders, which the reads would then see.
     push(await paired({ id: 'franchise-anon', title: 'GET /api/franchise?page=0&limit=10 (anonymous)', group: 'api', server: service, shape: shapes.franchiseAnon() }, 'ceiling'));
     push(await paired({ id: 'franchise-admin', title: 'GET /api/franchise?page=0&limit=10 (admin)', group: 'api', server: service, shape: shapes.franchiseAdmin(data) }, 'ceiling'));

@@ -15,7 +15,7 @@ export interface Target {
 export interface ScenarioResult {
   id: string;
   title: string;
-  group: 'yardstick' | 'api' | 'telemetry' | 'storm' | 'scale' | 'cluster' | 'soak';
+  group: 'yardstick' | 'api' | 'telemetry' | 'tracing' | 'storm' | 'scale' | 'cluster' | 'soak';
   result: LoadResult;
   runs: LoadResult[];
   rssMaxMiB?: number;
@@ -67,8 +67,38 @@ export interface BackendReport {
   /** Two new service processes with the same history, telemetry on and off, interleaved (median of >= 5 runs). */
   /** costPercent: 1 minus the median of the per-run on/off ratios (pairedRatio), in percent. */
   telemetry?: { onRps: number; offRps: number; costPercent: number; onP99: number; offP99: number; onCpuMs?: number; offCpuMs?: number };
+  /**
+   * Three new service processes with the same history, tracing off, sampled at 10% and at 100% (exporting to
+   * an OTLP sink on loopback), interleaved; ratios are medians of the per-run ratios to the off process.
+   */
+  tracing?: TracingCost[];
+  tracingExported?: { exports: number; bytes: number };
   cluster?: { oneWorker: Record<string, number>; twoWorkers: Record<string, number>; metricsCheck?: string };
   soak?: { seconds: number; samplesMiB: number[]; startMiB: number; endMiB: number; maxMiB: number; growthPercent: number; result: LoadResult };
+}
+
+export interface TracingCost {
+  scenario: string;
+  offRps: number;
+  at10Rps: number;
+  at100Rps: number;
+  ratio10: number;
+  ratio100: number;
+  offCpuMs?: number;
+  at10CpuMs?: number;
+  at100CpuMs?: number;
+  offP99: number;
+  at10P99: number;
+  at100P99: number;
+}
+
+/** One line per traced scenario: throughput and CPU at 10% and 100% sampling against tracing off. */
+export function tracingLines(costs: TracingCost[]): string[] {
+  return costs.map(
+    (t) =>
+      `${t.scenario}: ${fmt(t.offRps)} req/s off, ${fmt(t.at10Rps)} at 10% (ratio ${(t.ratio10 * 100).toFixed(1)}%), ${fmt(t.at100Rps)} at 100% (ratio ${(t.ratio100 * 100).toFixed(1)}%); ` +
+      `CPU ${fmt(t.offCpuMs, 3)} / ${fmt(t.at10CpuMs, 3)} / ${fmt(t.at100CpuMs, 3)} ms per request; p99 ${fmt(t.offP99, 1)} / ${fmt(t.at10P99, 1)} / ${fmt(t.at100P99, 1)} ms`,
+  );
 }
 
 export interface FullReport {
@@ -136,6 +166,8 @@ export function printTable(report: BackendReport): void {
     const t = report.telemetry;
     console.log(`telemetry: menu ${fmt(t.onRps)} req/s on, ${fmt(t.offRps)} req/s off: cost ${t.costPercent.toFixed(1)}% (target < 10%); CPU ${fmt(t.onCpuMs, 3)} vs ${fmt(t.offCpuMs, 3)} ms/req`);
   }
+  for (const line of tracingLines(report.tracing ?? [])) console.log(`tracing: ${line}`);
+  if (report.tracingExported) console.log(`tracing: the OTLP sink received ${fmt(report.tracingExported.exports)} exports, ${fmt(report.tracingExported.bytes / 1024)} KiB`);
   if (report.bcrypt) console.log(`bcrypt limit: ${fmt(report.bcrypt.comparesPerSecond)} compares/s at cost ${report.bcrypt.rounds} (${report.bcrypt.threads} pool threads)`);
   const connections = report.scenarios.filter((s) => s.dbConnectionsMax !== undefined);
   if (connections.length) {
@@ -195,6 +227,13 @@ export function markdown(report: FullReport): string {
       notes.push(
         `Telemetry (request metrics + one log line per request), two new service processes with the same history, interleaved: menu ${fmt(t.onRps)} req/s on vs ${fmt(t.offRps)} off (medians), ` +
           `cost ${t.costPercent.toFixed(1)}% (median of the per-run on/off ratios; target < 10%); CPU ${fmt(t.onCpuMs, 3)} vs ${fmt(t.offCpuMs, 3)} ms per request.`,
+      );
+    }
+    if (b.tracing?.length) {
+      notes.push(
+        `Tracing (OTLP/HTTP protobuf to a sink on loopback), three new service processes with the same history, interleaved, ratios to tracing off (median of the per-run ratios): ` +
+          tracingLines(b.tracing).join('; ') +
+          (b.tracingExported ? ` (${fmt(b.tracingExported.exports)} exports, ${fmt(b.tracingExported.bytes / 1024)} KiB reached the sink).` : '.'),
       );
     }
     const paired = b.scenarios.filter((s) => s.paired);

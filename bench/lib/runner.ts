@@ -43,7 +43,7 @@ export class Runner {
     private readonly samplers: Samplers = {},
   ) {}
 
-  /** `--only` names scenario ids or whole groups (yardstick, api, telemetry, storm, scale, cluster, soak). */
+  /** `--only` names scenario ids or whole groups (yardstick, api, telemetry, tracing, storm, scale, cluster, soak). */
   selected(idOrGroup: string, group?: string): boolean {
     return !this.options.only || this.options.only.has(idOrGroup) || (group !== undefined && this.options.only.has(group));
   }
