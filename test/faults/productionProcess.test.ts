@@ -143,7 +143,7 @@ describe('the runtime stage without an engine: node dist/server.js in production
     running.child.kill('SIGTERM');
     const answered = await order;
     const { code, at } = await running.exit;
-    factory.simulator.chaos.activate('none', {});
+    factory.simulator.chaos.end();
     expect(answered.status).toBe(200);
     expect(code).toBe(0);
     const graceMs = Number(/^(\d+)s$/.exec(pizzaA().stop_grace_period)![1]) * 1000;
