@@ -196,3 +196,43 @@ describe('compose.yaml', () => {
     expect(existsSync(join(ROOT, 'grafana/alertmanager/alertmanager.yml'))).toBe(true);
   });
 });
+
+describe('release workflow', () => {
+  interface Step {
+    name?: string;
+    uses?: string;
+    if?: string;
+    with?: Record<string, unknown>;
+  }
+  interface Workflow {
+    on: Record<string, unknown>;
+    jobs: Record<string, { uses?: string; needs?: string | string[]; env?: Record<string, string>; steps?: Step[] }>;
+  }
+  const workflow = (name: string) => parse(read(`.github/workflows/${name}`)) as Workflow;
+
+  test('when a v* tag is pushed, then the suite runs first (ci.yml reused), and the image job needs it', () => {
+    const release = workflow('release.yml');
+    expect(release.on.push).toEqual({ tags: ['v*'] });
+    expect(workflow('ci.yml').on).toHaveProperty('workflow_call');
+    const suite = Object.entries(release.jobs).find(([, job]) => job.uses === './.github/workflows/ci.yml');
+    expect(suite).toBeDefined();
+    expect(release.jobs.image.needs).toBe(suite![0]);
+  });
+
+  test('when the registry credentials are missing, then nothing logs in or pushes (secrets mapped to env and tested there)', () => {
+    const image = workflow('release.yml').jobs.image;
+    expect(image.env?.REGISTRY_TOKEN).toBe('${{ secrets.REGISTRY_TOKEN }}');
+    expect(image.env?.REGISTRY_USER).toBe('${{ secrets.REGISTRY_USER }}');
+    const publishing = (image.steps ?? []).filter((s) => s.uses?.startsWith('docker/login-action') || s.with?.push === true);
+    expect(publishing).toHaveLength(2);
+    for (const step of publishing) {
+      expect(step.if).toContain("startsWith(github.ref, 'refs/tags/v')");
+      expect(step.if).toContain("env.REGISTRY_TOKEN != ''");
+      expect(step.if).toContain("env.REGISTRY_USER != ''");
+    }
+    // The build that is checked before any push never pushes.
+    const builds = (image.steps ?? []).filter((s) => s.uses?.startsWith('docker/build-push-action') && s.with?.push !== true);
+    expect(builds.length).toBeGreaterThanOrEqual(1);
+    expect(read('.github/workflows/release.yml')).not.toMatch(/password:\s*[^$\s]/);
+  });
+});
