@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { configKeys, type ConfigKey } from './schema';
@@ -87,6 +88,26 @@ function parseDatabaseUrl(url: string): DatabaseConfig {
 }
 
 /** Development keeps one generated secret in the data dir so tokens survive restarts. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY in Express's trust proxy syntax (a hop count, or addresses, CIDRs and named ranges), minus
+ * `true`: believing X-Forwarded-For from every peer would let any client choose its own address. Checked
+ * here so a typo is a configuration error naming the key, not a start-up crash inside Express.
+ */
+function trustProxyProblem(value: string): string | undefined {
+  if (/^\d+$/.test(value)) return undefined;
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    if (PROXY_RANGES.has(entry)) continue;
+    const [address, mask, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const maskOk = mask === undefined || (/^\d+$/.test(mask) && Number(mask) <= (family === 6 ? 128 : 32)) || (family === 4 && isIP(mask) === 4);
+    if (family !== 0 && rest.length === 0 && maskOk) continue;
+    return `TRUST_PROXY: "${entry}" is not a proxy address, CIDR, loopback/linklocal/uniquelocal or a hop count (trusting every peer is refused)`;
+  }
+  return undefined;
+}
+
 function developmentSecret(dataDir: string): string {
   const file = join(dataDir, 'jwt-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -133,6 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
   if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push('METRICS_PORT: must differ from PORT');
   if (raw.HTTP_REQUEST_TIMEOUT_MS < raw.HTTP_HEADERS_TIMEOUT_MS) problems.push('HTTP_REQUEST_TIMEOUT_MS: must be at least HTTP_HEADERS_TIMEOUT_MS');
   if (raw.METRICS_PUSH_URL && !raw.METRICS_PUSH_PASSWORD && production) problems.push('METRICS_PUSH_PASSWORD: required with METRICS_PUSH_URL in production');
+  const trustProxy = raw.TRUST_PROXY === undefined ? undefined : trustProxyProblem(raw.TRUST_PROXY);
+  if (trustProxy) problems.push(trustProxy);
 
   let database: DatabaseConfig | undefined;
   try {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -161,14 +161,15 @@ export interface HttpAnswer {
 }
 
 /** One request on a fresh connection, bounded in time; transport failures are answers too. */
-export async function request(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpAnswer> {
+/** `localAddress` picks the client's source address (any of 127.0.0.0/8 on loopback), so a proxy sees distinct clients. */
+export async function request(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number; localAddress?: string } = {}): Promise<HttpAnswer> {
   const started = performance.now();
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   const headers: Record<string, string> = { ...options.headers };
   if (payload !== undefined) headers['content-type'] = 'application/json';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   try {
-    const { status, body, text, ms } = await rawRequest(base, path, { method, headers, body: payload, timeoutMs: options.timeoutMs });
+    const { status, body, text, ms } = await rawRequest(base, path, { method, headers, body: payload, timeoutMs: options.timeoutMs, localAddress: options.localAddress });
     return { status, body, text, ms };
   } catch (error) {
     return { status: 0, body: undefined, text: '', ms: performance.now() - started, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
@@ -252,4 +253,217 @@ export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Ma
 /** Figures for docs/reliability.md, printed only when FAULTS_REPORT is set (keeps CI output quiet). */
 export function report(line: string): void {
   if (process.env.FAULTS_REPORT) console.info(line);
+}
+
+export interface SpawnedService {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** The process's JSON log lines so far (stdout). */
+  logs(): Record<string, any>[];
+  /** Everything it wrote, stdout and stderr. */
+  output(): string;
+  /** SIGKILL: gone mid-request, as in a crash or an OOM kill. */
+  kill(): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not exited within the bound. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * The real server (src/server.ts, as `npm start` runs it) in a child process of its own, listening on
+ * 127.0.0.1:`port` (a free port when not given); resolves once /healthz answers. Only `env` and PATH/HOME
+ * reach it, and it runs in `cwd` so no stray .env is read.
+ */
+export async function spawnService(env: Record<string, string>, options: { cwd: string; port?: number; timeoutMs?: number }): Promise<SpawnedService> {
+  const port = options.port ?? (await freePort());
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), join(ROOT, 'src', 'server.ts')], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_PRETTY: 'false', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const chunks: string[] = [];
+  let stdout = '';
+  const lines: Record<string, any>[] = [];
+  // Read everything the process writes, so a full pipe never blocks it.
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    chunks.push(text);
+    stdout += text;
+    const complete = stdout.lastIndexOf('\n');
+    if (complete < 0) return;
+    for (const line of stdout.slice(0, complete).split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        lines.push(JSON.parse(line) as Record<string, any>);
+      } catch {
+        // not a log line
+      }
+    }
+    stdout = stdout.slice(complete + 1);
+  });
+  child.stderr!.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const cleanup = () => child.kill('SIGKILL');
+  process.once('exit', cleanup);
+  const url = `http://127.0.0.1:${port}`;
+  const service: SpawnedService = {
+    url,
+    port,
+    child,
+    logs: () => lines,
+    output: () => chunks.join(''),
+    async kill() {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+      process.removeListener('exit', cleanup);
+    },
+    async stop(timeoutMs = 10_000) {
+      if (running()) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+      process.removeListener('exit', cleanup);
+    },
+  };
+  try {
+    await waitFor('the service answers /healthz', async () => {
+      if (!running()) throw new Error('exited');
+      return (await request(url, 'GET', '/healthz', { timeoutMs: 1000 })).status === 200;
+    }, options.timeoutMs ?? 30_000);
+  } catch (error) {
+    await service.kill();
+    throw new Error(`the service on ${port} did not start: ${(error as Error).message}\n${service.output().slice(-2000)}`);
+  }
+  return service;
+}
+
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+
+/** Whether Debian's nginx is installed; as mariadbAvailable(), a failure under CI and a skip with a warning elsewhere. */
+export function nginxAvailable(): boolean {
+  if (NGINX === undefined && process.env.CI === 'true') throw new Error('CI=true but nginx is not installed (apt-get install nginx): the reverse-proxy tests are mandatory in CI');
+  if (NGINX === undefined) console.warn('nginx not found: reverse-proxy tests skipped (they fail in CI)');
+  return NGINX !== undefined;
+}
+
+/** Fills a template's ${NAME} placeholders; a placeholder without a value is an error, never left for nginx to read as a variable. */
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\$\{(\w+)\}/g, (_match, name: string) => {
+    if (values[name] === undefined) throw new Error(`template placeholder \${${name}} has no value`);
+    return values[name];
+  });
+}
+
+export interface RunningNginx {
+  url: string;
+  port: number;
+  dir: string;
+  errorLog(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private nginx master (one worker) as a non-daemon child, with its own prefix, pid and logs in a temp
+ * directory, on a free loopback port. `render(listen)` returns http-level configuration (upstream,
+ * server, ...) whose server listens on `listen`; it is included as the official image includes conf.d.
+ */
+export async function startNginx(render: (listen: string) => string): Promise<RunningNginx> {
+  const dir = mkdtempSync(join(tmpdir(), 'jwt-pizza-nginx-'));
+  // Run as root, nginx hands requests to unprivileged workers: they must reach their temp directories.
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'logs'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'site.conf'), render(`127.0.0.1:${port}`));
+  writeFileSync(join(dir, 'nginx.conf'), ['worker_processes 1;', 'events { worker_connections 1024; }', `http { access_log off; include ${join(dir, 'site.conf')}; }`, ''].join('\n'));
+  const errorLog = join(dir, 'logs', 'error.log');
+  const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', errorLog, '-g', `daemon off; master_process on; pid ${join(dir, 'nginx.pid')};`];
+  const check = spawnSync(NGINX!, ['-t', ...args], { encoding: 'utf8', timeout: 10_000 });
+  if (check.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`nginx -t refused the configuration: ${check.stderr}`);
+  }
+  const child = spawn(NGINX!, args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const cleanup = () => child.kill('SIGKILL');
+  process.once('exit', cleanup);
+  const readErrorLog = () => (existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '');
+  const nginx: RunningNginx = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dir,
+    errorLog: readErrorLog,
+    async stop() {
+      // SIGTERM is nginx's fast shutdown; its workers go with the master.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      process.removeListener('exit', cleanup);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitForPort(port, 10_000, () => child.exitCode !== null);
+  } catch (error) {
+    const log = readErrorLog();
+    await nginx.stop();
+    throw new Error(`nginx did not start: ${(error as Error).message}\n${log}`);
+  }
+  return nginx;
+}
+
+export interface TcpForwarder {
+  port: number;
+  /** The target becomes unreachable: open connections are cut and new ones refused. */
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP relay to `targetPort`, so one client's path to a server (a database) can be cut and restored. */
+export async function startTcpForwarder(targetPort: number): Promise<TcpForwarder> {
+  const sockets = new Set<Socket>();
+  const server = createServer((inbound) => {
+    const outbound = createConnection({ host: '127.0.0.1', port: targetPort });
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  const listen = (port: number) => new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const cut = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
+  return { port, cut, restore: () => listen(port), close: () => (server.listening ? cut() : Promise.resolve()) };
+}
+
+/** Whether Redis answers at `url`; under CI an unreachable Redis is a failure, elsewhere a skip with a warning. */
+export async function redisAvailable(url: string): Promise<boolean> {
+  const { default: Redis } = await import('ioredis');
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  const available = await probe
+    .connect()
+    .then(() => probe.ping())
+    .then(() => true)
+    .catch(() => false);
+  probe.disconnect();
+  if (!available && process.env.CI === 'true') throw new Error(`CI=true but Redis at ${url} is not reachable: the tests that share limits through it are mandatory in CI`);
+  if (!available) console.warn(`Redis at ${url} not reachable: tests that need it skipped (they fail in CI)`);
+  return available;
 }

@@ -51,6 +51,15 @@ describe('configuration', () => {
     expect(loadConfig({ ...production, CORS_ORIGINS: 'https://pizza.example, https://admin.pizza.example' }).corsOrigins).toEqual(['https://pizza.example', 'https://admin.pizza.example']);
   });
 
+  test('when TRUST_PROXY names proxies, ranges or a hop count, then it is taken; anything else, `true` included, is refused naming the key', () => {
+    for (const value of ['1', '127.0.0.1', '10.0.0.0/8, 172.16.0.0/12', 'loopback,uniquelocal', '::1', 'fd00::/8', '10.0.0.0/255.0.0.0']) {
+      expect(loadConfig({ ...production, TRUST_PROXY: value }).trustProxy).toBe(value);
+    }
+    for (const value of ['true', 'all', '10.0.0.0/33', '300.1.1.1', 'proxy.internal', '10.0.0.1/8/8']) {
+      expect(() => loadConfig({ ...production, TRUST_PROXY: value })).toThrow(/TRUST_PROXY: /);
+    }
+  });
+
   test('when production has neither METRICS_TOKEN nor METRICS_PORT, then it refuses to start and names both keys', () => {
     expect(() => loadConfig({ ...production, METRICS_TOKEN: '' })).toThrow(/METRICS_TOKEN or METRICS_PORT: required in production/);
     const separate = loadConfig({ ...production, METRICS_TOKEN: '', METRICS_PORT: '9464' });
