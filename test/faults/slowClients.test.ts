@@ -150,6 +150,13 @@ describe('slow clients', () => {
     expect(service.logs().some((l) => l.type === 'http' && l.status === 408 && l.method === 'PUT')).toBe(true);
   });
 
+  test('when a body declares more than BODY_LIMIT and then stalls, then 408 JSON within the body bound (the parser would wait to drain it before its 413)', async () => {
+    const head = ['POST /api/auth HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Content-Length: ${2 * 1024 * 1024}`, '', '{"name":'].join('\r\n');
+    const stalled = await tricklingClient(port, head, '', { everyMs: 200, maxDrips: 100 });
+    expect(stalled.closedAfterMs).toBeLessThan(CUT_OFF_WITHIN_MS);
+    expect(parseAnswer(stalled.text).status).toBe(408);
+  });
+
   test('when many slow clients hold connections at once, then all are cut off within the bound and a normal client is still served meanwhile', async () => {
     const attacks = Promise.all(
       Array.from({ length: 40 }, (_, i) =>
