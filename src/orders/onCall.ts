@@ -21,6 +21,8 @@ export async function listFailures(ctx: AppContext, limit: number) {
       factoryStatus: o.factoryStatus,
       attempts: o.attempts,
       reportUrl: o.reportUrl ? redactReportUrl(o.reportUrl) : null,
+      // The trace of the failed attempt (Tempo), when tracing sampled it.
+      traceId: o.traceId,
     })),
   };
 }

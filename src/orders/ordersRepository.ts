@@ -208,7 +208,7 @@ export async function markFulfilled(db: Db, id: number, jwt: string, reportUrl: 
 export async function markFailed(
   db: Db,
   id: number,
-  failure: { reason: string; message: string; factoryStatus?: number; reportUrl?: string },
+  failure: { reason: string; message: string; factoryStatus?: number; reportUrl?: string; traceId?: string },
   now: number,
 ): Promise<void> {
   await db
@@ -219,6 +219,7 @@ export async function markFailed(
       failure_message: failure.message.slice(0, 1000),
       factory_status: failure.factoryStatus ?? null,
       report_url: failure.reportUrl?.slice(0, 2000) ?? null,
+      trace_id: failure.traceId ?? null,
       updated_at: now,
       attempts: eb('attempts', '+', 1),
     }))
@@ -286,9 +287,9 @@ export function orderHistoryPage(rows: HistoryRow[], limit: number) {
   return { orders: orders.slice(0, limit).map((o) => toOrderView(o.order, o.items)), more: orders.length > limit };
 }
 
-export async function recentFailures(db: Db, limit: number): Promise<OrderRecord[]> {
-  const rows = await db.selectFrom('orders').select(orderColumns).where('status', '=', 'failed').orderBy('updated_at', 'desc').limit(limit).execute();
-  return rows.map(toRecord);
+export async function recentFailures(db: Db, limit: number): Promise<(OrderRecord & { traceId: string | null })[]> {
+  const rows = await db.selectFrom('orders').select([...orderColumns, 'trace_id']).where('status', '=', 'failed').orderBy('updated_at', 'desc').limit(limit).execute();
+  return rows.map((row) => ({ ...toRecord(row), traceId: row.trace_id }));
 }
 
 /** Orders left pending by a process that died mid-call; the sweeper fails them so none stays pending forever. */

@@ -94,7 +94,7 @@ export function ordersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: R
       auth: 'admin',
       description: 'On-call: recent failed orders with reason, time and the factory report URL (API key redacted)',
       example: `curl 'localhost:3000/api/order/failures?limit=20' -H 'Authorization: Bearer tttttt'`,
-      response: { failures: [{ orderId: 12, dinerId: 4, date: '2026-11-22T12:00:00.000Z', reason: 'factory_error', message: 'chaos monkey', factoryStatus: 500, reportUrl: 'http://factory/api/support/[REDACTED]/report/<code>' }] },
+      response: { failures: [{ orderId: 12, dinerId: 4, date: '2026-11-22T12:00:00.000Z', reason: 'factory_error', message: 'chaos monkey', factoryStatus: 500, reportUrl: 'http://factory/api/support/[REDACTED]/report/<code>', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' }] },
       before: [auth.requireAdmin],
       query: z.object({ limit: queryInt(1, 500, 50) }),
       handle: ({ query }) => listFailures(ctx, query.limit),

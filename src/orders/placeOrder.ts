@@ -7,7 +7,7 @@ import type { MenuCache } from '../menu/menuService';
 import { isConnectionError, isUniqueViolation } from '../shared/db';
 import { AppError, badRequest, conflict, notFound } from '../shared/errors';
 import { unitsToBtc } from '../shared/money';
-import { exemplarLabels } from '../shared/tracing';
+import { exemplarLabels, sampledTraceId } from '../shared/tracing';
 import type { User } from '../users/usersRepository';
 import { findUserById } from '../users/usersRepository';
 import * as orders from './ordersRepository';
@@ -133,7 +133,8 @@ async function fulfil(ctx: AppContext, diner: User, order: OrderRecord, knownIte
     return { order: orders.toOrderView({ ...order, status: 'fulfilled' }, items), jwt: outcome.jwt };
   }
 
-  await settle(ctx, order.id, () => orders.markFailed(ctx.db, order.id, { reason: outcome.reason, message: outcome.message, factoryStatus: outcome.factoryStatus, reportUrl: outcome.reportUrl }, now));
+  const traceId = sampledTraceId();
+  await settle(ctx, order.id, () => orders.markFailed(ctx.db, order.id, { reason: outcome.reason, message: outcome.message, factoryStatus: outcome.factoryStatus, reportUrl: outcome.reportUrl, traceId }, now));
   ctx.metrics.purchases.inc({ outcome: 'failure', reason: outcome.reason });
   if (outcome.reason !== 'circuit_open') ctx.metrics.factoryDuration.observe({ labels: { outcome: outcome.reason }, value: outcome.latencyMs / 1000, exemplarLabels: exemplarLabels() });
   ctx.logger.warn(

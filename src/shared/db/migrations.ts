@@ -150,6 +150,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('stores').dropColumn('revenue_units').execute();
     },
   },
+  // The trace of a failed order's last attempt, shown in GET /api/order/failures (null without tracing).
+  '2026_12_03_0001_orders_trace_id': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('orders').addColumn('trace_id', 'varchar(32)').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('orders').dropColumn('trace_id').execute();
+    },
+  },
 };
 
 /** MySQL names the table of an index to drop; SQLite refuses `DROP INDEX ... ON`. */

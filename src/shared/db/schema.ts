@@ -61,6 +61,8 @@ export interface OrdersTable {
   failure_message: string | null;
   factory_status: number | null;
   report_url: string | null;
+  /** The sampled trace of the attempt that failed (tracing on), so the failures view leads to it. */
+  trace_id: string | null;
   attempts: number;
   updated_at: number;
 }

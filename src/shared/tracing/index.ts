@@ -43,8 +43,14 @@ export function activeSpanContext(): SpanContext | undefined {
 
 /** Exemplar labels for a histogram observation: only a sampled trace can be found again, so only it is linked. */
 export function exemplarLabels(): Record<string, string> {
+  const traceId = sampledTraceId();
+  return traceId ? { trace_id: traceId } : {};
+}
+
+/** The active trace's id when it is sampled (it will be in Tempo), for records that should lead to it. */
+export function sampledTraceId(): string | undefined {
   const spanContext = activeSpanContext();
-  return spanContext && spanContext.traceFlags & TraceFlags.SAMPLED ? { trace_id: spanContext.traceId } : {};
+  return spanContext && spanContext.traceFlags & TraceFlags.SAMPLED ? spanContext.traceId : undefined;
 }
 
 /** pino `mixin`: the trace and span of the request a log line is written in. */
