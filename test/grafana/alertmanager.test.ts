@@ -140,7 +140,7 @@ describe('npm run alertmanager:config (scripts/alertmanager-config.ts)', () => {
   test('the rendered file keeps the tree and swaps in the URLs; scale touches only the routing timings', () => {
     const rendered = obj(parseYaml(renderAlertmanagerConfig({ urls, scale: (d) => `${d}-scaled` })));
     const route = obj(rendered.route);
-    expect([route.group_wait, route.group_interval, route.repeat_interval]).toEqual(['30s-scaled', '5m-scaled', '24h-scaled']);
+    expect([route.group_wait, route.group_interval, route.repeat_interval]).toEqual(['10s-scaled', '5m-scaled', '24h-scaled']);
     expect(arr(route.routes).map((r) => obj(r).repeat_interval)).toEqual(['4h-scaled', '24h-scaled']);
     expect(rendered.inhibit_rules).toEqual(config.inhibit_rules);
     expect(arr(rendered.receivers).map((r) => obj(arr(obj(r).webhook_configs)[0]).url)).toEqual([urls[PAGE_RECEIVER], urls[TICKET_RECEIVER]]);

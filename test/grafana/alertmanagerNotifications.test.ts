@@ -96,8 +96,8 @@ describeWithAlertmanager('notifications through a real Alertmanager (generated c
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     dir = mkdtempSync(join(tmpdir(), 'alertmanager-live-'));
 
-    // group_wait 30s -> 1s, group_interval 5m -> 2s; repeat intervals (hours) stay out of reach.
-    const scaled: Record<string, string> = { '30s': '1s', '5m': '2s' };
+    // group_wait 10s -> 1s, group_interval 5m -> 2s; repeat intervals (hours) stay out of reach.
+    const scaled: Record<string, string> = { '10s': '1s', '5m': '2s' };
     const rendered = parseYaml(
       renderAlertmanagerConfig({
         urls: { [PAGE_RECEIVER]: `${base}/pages`, [TICKET_RECEIVER]: `${base}/tickets` },
