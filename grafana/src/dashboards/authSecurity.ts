@@ -11,6 +11,7 @@ export const AUTH_SECURITY_PANELS = {
   rateLimited: 10,
   probes: 11,
   securityLogs: 13,
+  untrustedForwarded: 17,
 } as const;
 
 const rate = (selector: string) => `rate(${selector}[$__rate_interval])`;
@@ -104,6 +105,18 @@ export function buildAuthSecurity(): JsonObject {
         unit: 'reqpm',
         stack: true,
         drawStyle: 'bars',
+      }),
+      timeseries({
+        id: AUTH_SECURITY_PANELS.untrustedForwarded,
+        title: 'Requests forwarded by an undeclared proxy per minute',
+        description:
+          'Requests that carried X-Forwarded-For while TRUST_PROXY is unset, beside all requests. They skip the general per-IP limit; ' +
+          'when most traffic is forwarded, the service sits behind a proxy that TRUST_PROXY should name.',
+        queries: [
+          { expr: `sum(${rate(sel('http_untrusted_forwarded_requests_total'))}) * 60`, legend: 'forwarded, TRUST_PROXY unset' },
+          { expr: `sum(${rate(sel('http_requests_total'))}) * 60`, legend: 'all requests' },
+        ],
+        unit: 'reqpm',
       }),
       logs({ id: AUTH_SECURITY_PANELS.securityLogs, title: 'Security log (probes, auth failure bursts, rate limits)', expr: logStream('type="security"') }),
     ],

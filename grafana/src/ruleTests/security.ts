@@ -1,6 +1,6 @@
-// Security tickets: scanner probes by category, login failure bursts, rate limiting.
+// Security tickets: scanner probes by category, login failure bursts, rate limiting, an undeclared proxy.
 
-import { LOGIN_FAILURE_BURST, RATE_LIMITING_ACTIVE, SCANNER_PROBES_DETECTED } from '../rules/definitions';
+import { LOGIN_FAILURE_BURST, PROXY_NOT_TRUSTED, RATE_LIMITING_ACTIVE, SCANNER_PROBES_DETECTED } from '../rules/definitions';
 import { expectFiring, RuleTestFile, Scenario } from './model';
 import { counter, minutes, onTheMinute, serviceLabels, Series, within } from './series';
 
@@ -77,9 +77,47 @@ export const BACKGROUND_NOISE: Scenario = {
   quiet: [SCANNER_PROBES_DETECTED.alert, LOGIN_FAILURE_BURST.alert, RATE_LIMITING_ACTIVE.alert],
 };
 
+/** All requests, and those of them that carried X-Forwarded-For while TRUST_PROXY was unset. */
+function forwarded(total: number, requestsPer30s: number, forwardedAt: (t: number) => number): Series[] {
+  return [
+    { name: 'http_requests_total', labels: { ...serviceLabels(), method: 'GET', route: '/api/order/menu', status_code: '200' }, values: counter(total, () => requestsPer30s) },
+    { name: 'http_untrusted_forwarded_requests_total', labels: serviceLabels(), values: counter(total, forwardedAt) },
+  ];
+}
+
+/**
+ * 200 requests a minute; from minute 10 a load balancer nobody declared forwards 90% of them. The 10 m
+ * share passes one half at 16 → ticket at 26 (for 10m); the proxy is declared at 40 (the counter stops)
+ * and the share falls under one half at 45.
+ */
+export const UNDECLARED_PROXY: Scenario = {
+  name: 'a load balancer in front, TRUST_PROXY unset: one ProxyNotTrusted ticket, resolved once it is declared',
+  minutes: 55,
+  series: forwarded(55, 100, (t) => (within(t, 10, 40) ? 90 : 0)),
+  expectations: [expectFiring(PROXY_NOT_TRUSTED, { source }, [[26, 44]])],
+};
+
+/** No proxy: 5% of the requests carry X-Forwarded-For because their clients send it: no ticket. */
+export const FORWARDING_CLIENTS: Scenario = {
+  name: 'some clients send X-Forwarded-For themselves: no ticket',
+  minutes: 40,
+  series: forwarded(40, 100, (t) => (t > minutes(5) ? 5 : 0)),
+  expectations: [],
+  quiet: [PROXY_NOT_TRUSTED.alert],
+};
+
+/** A quiet service whose few requests (4 a minute, 40 in 10 m) all come forwarded: under the volume guard, no ticket. */
+export const LITTLE_FORWARDED_TRAFFIC: Scenario = {
+  name: 'a trickle of requests, all forwarded: under the volume guard, no ticket',
+  minutes: 40,
+  series: forwarded(40, 2, (t) => (t > 0 ? 2 : 0)),
+  expectations: [],
+  quiet: [PROXY_NOT_TRUSTED.alert],
+};
+
 export const SECURITY_TEST_FILE: RuleTestFile = {
   path: 'grafana/alerts/tests/security.test.yml',
   ruleFiles: ['../security.yml'],
-  header: 'Security tickets: scanner probes by category, login failure bursts, rate limiting.',
-  scenarios: [SCANNER, CREDENTIAL_STUFFING, LOGIN_LIMITER, BACKGROUND_NOISE],
+  header: 'Security tickets: scanner probes by category, login failure bursts, rate limiting, an undeclared proxy.',
+  scenarios: [SCANNER, CREDENTIAL_STUFFING, LOGIN_LIMITER, BACKGROUND_NOISE, UNDECLARED_PROXY, FORWARDING_CLIENTS, LITTLE_FORWARDED_TRAFFIC],
 };

@@ -296,10 +296,32 @@ export const RATE_LIMITING_ACTIVE: AlertingRule = {
   conditionInWords: 'at least 5 requests refused by one limiter (login, general) in 5 min; for 2 min; keep_firing_for 10 min',
 };
 
+export const PROXY_NOT_TRUSTED: AlertingRule = {
+  alert: 'ProxyNotTrusted',
+  // Some clients send X-Forwarded-For themselves (corporate proxies); an undeclared proxy in front makes it
+  // most of the traffic. The volume guard keeps a handful of requests from deciding.
+  expr: [
+    'sum by (source) (increase(http_untrusted_forwarded_requests_total[10m]))',
+    '  > 0.5 * sum by (source) (increase(http_requests_total[10m]))',
+    'and sum by (source) (increase(http_requests_total[10m])) >= 100',
+  ].join('\n'),
+  for: '10m',
+  severity: 'ticket',
+  summary: 'Most requests arrive through a proxy that TRUST_PROXY does not name',
+  description:
+    '{{ $value | humanize }} requests reached {{ $labels.source }} with X-Forwarded-For in 10 minutes while TRUST_PROXY is unset, more than half ' +
+    'of its traffic: a proxy or load balancer is in front and not declared. Those requests skip the general per-IP limit, and the login ' +
+    'limits count all of its clients as one. Set TRUST_PROXY to the proxy address.',
+  runbook: 'proxy-not-trusted',
+  dashboard: AUTH_SECURITY,
+  panelId: AUTH_SECURITY_PANELS.untrustedForwarded,
+  conditionInWords: 'more than half of the requests in 10 min carried X-Forwarded-For while TRUST_PROXY is unset, with at least 100 requests; for 10 min',
+};
+
 const SECURITY_GROUP: RuleGroup = {
   name: 'jwt-pizza-service-security',
   interval: EVERY_MINUTE,
-  rules: [SCANNER_PROBES_DETECTED, LOGIN_FAILURE_BURST, RATE_LIMITING_ACTIVE],
+  rules: [SCANNER_PROBES_DETECTED, LOGIN_FAILURE_BURST, RATE_LIMITING_ACTIVE, PROXY_NOT_TRUSTED],
 };
 
 // ---------------------------------------------------------------------------------------------
