@@ -19,6 +19,7 @@ import type { Logger } from './shared/logging/logger';
 import { OPENMETRICS_CONTENT_TYPE, openMetricsText, wantsOpenMetrics, type Metrics } from './shared/metrics/metrics';
 import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLimit/store';
 import { tracingEnabled } from './shared/tracing';
+import { traceRequests } from './shared/tracing/http';
 import { usersRouter } from './users/usersRouter';
 
 export const ACTIVE_USER_WINDOW_MS = 5 * 60_000;
@@ -77,6 +78,8 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext; metri
   app.set('etag', false);
   if (config.trustProxy !== undefined) app.set('trust proxy', /^\d+$/.test(config.trustProxy) ? Number(config.trustProxy) : config.trustProxy);
 
+  // The request's server span, first, so everything after it runs in its trace (tracing on only).
+  if (tracingEnabled()) app.use(traceRequests());
   // Middleware that every request runs is grouped into one router layer per stage (see chain()).
   app.use(chain(requestId(), ...(config.telemetryEnabled ? [observeRequests(metrics, logger)] : []), securityHeaders(), cors(config.corsOrigins)));
   app.get('/healthz', (_req, res) => {

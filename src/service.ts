@@ -15,7 +15,8 @@ import { createHttpServer } from './shared/http/server';
 import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLimit/store';
 import { createRedisRateLimitStore } from './shared/rateLimit/redisStore';
 import { defaultInstanceId, startTelemetry } from './shared/telemetry';
-import { shutdownTracing } from './shared/tracing';
+import { shutdownTracing, tracingEnabled } from './shared/tracing';
+import { traceRequests } from './shared/tracing/http';
 
 /** Chaos-control key of the embedded simulator when FACTORY_ADMIN_KEY is unset (development only). */
 export const DEV_SIMULATOR_ADMIN_KEY = 'dev-factory-admin-key';
@@ -79,7 +80,14 @@ export async function startService(config: Config, options: StartOptions = {}): 
     // private to this process, and its chaos key has a documented development default.
     apiKey ??= randomBytes(16).toString('hex');
     const adminKey = config.factory.simulatorAdminKey ?? DEV_SIMULATOR_ADMIN_KEY;
-    simulator = await startFactorySimulator({ apiKey, adminKey, port: config.factory.simulatorPort, host: '127.0.0.1', logger: logger.child({ component: 'factory-simulator' }) });
+    simulator = await startFactorySimulator({
+      apiKey,
+      adminKey,
+      port: config.factory.simulatorPort,
+      host: '127.0.0.1',
+      logger: logger.child({ component: 'factory-simulator' }),
+      ...(tracingEnabled() ? { requestTracing: traceRequests() } : {}),
+    });
     factoryUrl = simulator.url;
     logger.info({ type: 'factory', url: factoryUrl, chaosKey: config.factory.simulatorAdminKey ? 'FACTORY_ADMIN_KEY' : 'development default' }, 'embedded factory simulator started');
   }

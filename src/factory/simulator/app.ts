@@ -28,6 +28,8 @@ export interface FactorySimulatorOptions {
   random?: () => number;
   /** Browser origins allowed by CORS; default any localhost / 127.0.0.1 origin. */
   corsOrigins?: (origin: string) => boolean;
+  /** Runs first on every request: the embedded simulator gets the service's server spans when tracing is on. */
+  requestTracing?: express.RequestHandler;
 }
 
 export interface FactorySimulatorStats {
@@ -149,6 +151,7 @@ export function createFactorySimulator(options: FactorySimulatorOptions): Factor
 
   const app = express();
   app.disable('x-powered-by');
+  if (options.requestTracing) app.use(options.requestTracing);
   app.use(cors(corsAllowed));
   app.use(express.json({ limit: '100kb' }));
 

@@ -1,5 +1,6 @@
-// The first import of src/server.ts: the OpenTelemetry SDK must be started before the modules it hooks
-// (node:http) are used. With no OTLP endpoint set, nothing else is loaded and requests pay nothing.
+// The first import of src/server.ts: the OpenTelemetry SDK is started before the app is built, so the
+// database handle and the app see tracing on from their first statement and request. With no OTLP
+// endpoint set, nothing else is loaded and requests pay nothing.
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 

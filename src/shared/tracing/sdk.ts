@@ -2,18 +2,12 @@ import type { Context } from '@opentelemetry/api';
 import { TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, getNumberFromEnv, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type Span, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { IncomingMessage } from 'node:http';
 import { serviceVersion } from '../../app';
-import { routeLabel } from '../http/middleware';
 import { defaultInstanceId } from '../telemetry';
 import { markTracingStarted, spanDrops } from './index';
-
-/** Requests that are not worth a trace: probes and scrapes, every few seconds, all alike. */
-const UNTRACED_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
 
 /**
  * Keeps the spans waiting for export bounded: past `maxQueued` (OTEL_BSP_MAX_QUEUE_SIZE) a finished span is
@@ -53,16 +47,6 @@ class BoundedSpanProcessor implements SpanProcessor {
   }
 }
 
-/**
- * Query values are what callers search for (`name=*alice*` ends up in SQL) or whatever a scanner sends;
- * only the page numbers are kept. The keys stay, so the span still says what was asked.
- */
-function redactQuery(query: string): string {
-  const params = new URLSearchParams(query);
-  for (const [key, value] of params) if (!((key === 'page' || key === 'limit') && /^\d{1,6}$/.test(value))) params.set(key, 'REDACTED');
-  return params.toString();
-}
-
 function countingExporter(exporter: SpanExporter, onSettled: (count: number, result: ExportResult) => void): SpanExporter {
   return {
     export(spans, resultCallback) {
@@ -78,9 +62,10 @@ function countingExporter(exporter: SpanExporter, onSettled: (count: number, res
 
 /**
  * The OpenTelemetry SDK for this process: OTLP/HTTP (protobuf) export configured by the standard OTEL_*
- * variables, the HTTP server instrumentation (one span per request, named by our route template), W3C
- * trace context. SQL, factory and JWT spans are made by the service itself (see sqlSpans.ts, the factory
- * client, auth tokens), because they cover both database drivers and never record values.
+ * variables, the sampler they name, W3C trace context, the AsyncLocalStorage context manager. The spans are
+ * the service's own: the request (http.ts), SQL statements (sqlSpans.ts), the factory call (factory client)
+ * and JWT verification (auth tokens), because they cover both database drivers, record no values, and cost
+ * less than the instrumentations that would make them.
  */
 export function startTracing(env: NodeJS.ProcessEnv): void {
   const maxQueued = getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 2048;
@@ -104,26 +89,9 @@ export function startTracing(env: NodeJS.ProcessEnv): void {
     // Metrics and logs have their own pipelines (Prometheus, Loki); the SDK sends traces only.
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: [
-      new HttpInstrumentation({
-        // Outgoing calls are the factory (a span of its own, see the factory client) and the telemetry
-        // pushers, which would only trace themselves.
-        disableOutgoingRequestInstrumentation: true,
-        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '').split('?', 1)[0] ?? ''),
-        // Express is not instrumented (a span per middleware layer, costly and noisy): the server span
-        // takes the route template the request matched, as the metrics do.
-        applyCustomAttributesOnSpan: (span, request) => {
-          const incoming = request as IncomingMessage;
-          const route = routeLabel(incoming as Parameters<typeof routeLabel>[0]);
-          span.setAttribute('http.route', route);
-          span.updateName(`${incoming.method ?? 'GET'} ${route}`);
-          // A credential in the path (the factory's report URL, /api/support/:apiKey/...): only the template is kept.
-          if (/:\w*(key|token|secret)\b/i.test(route)) span.setAttribute('url.path', route);
-          const query = incoming.url?.split('?', 2)[1];
-          if (query) span.setAttribute('url.query', redactQuery(query));
-        },
-      }),
-    ],
+    // No require-hook instrumentations: the server span is made by traceRequests() (tracing/http.ts), SQL,
+    // factory and JWT spans by the service itself; see the comment of traceRequests() for why.
+    instrumentations: [],
   });
   sdk.start();
   markTracingStarted(() => sdk.shutdown());
