@@ -112,8 +112,9 @@ export function makePlan(profile: ProfileName, factorOverride?: number, scenario
     resendDelay: scaleNotificationDuration('1m', factor),
     oncallInBurst: preset.oncallInBurst,
     oncallIntoBurstMs: preset.oncallIntoBurstMs,
-    // Production pushes every 15 s; scaled, but at least 1 s apart.
-    pushIntervalSeconds: Math.min(15, Math.max(1, 15 / factor)),
+    // Production pushes every 15 s; scaled, but at least 0.5 s apart (a 1 s floor made factor 20 push
+    // every 20 real seconds, which alone could push a page past its 3-minute budget).
+    pushIntervalSeconds: Math.min(15, Math.max(0.5, 15 / factor)),
     evaluationInterval: `${Math.max(1, Math.ceil(15 / factor))}s`,
     circuitCooldownMs: Math.max(100, Math.round(30_000 / factor)),
     pollMs: Math.min(1000, Math.max(250, Math.round(60_000 / factor / 3))),

@@ -192,7 +192,7 @@ export function formatMilliseconds(ms: number): string {
 /**
  * Divides a notification-timing duration (Alertmanager's group_wait / group_interval / repeat_interval,
  * Prometheus' --rules.alert.resend-delay) by `factor`, rounded UP to 100 ms, at least 100 ms (0 stays 0s).
- * Finer than scaleDuration: group_wait 30s at factor 20 is 1.5 s, and rounding it to 2 s would add
+ * Finer than scaleDuration: group_wait 10s at factor 20 is 500 ms, and rounding it to 1 s would add
  * 10 real seconds to every page's delay. Factor 1 returns the text unchanged.
  */
 export function scaleNotificationDuration(text: string, factor: number): string {

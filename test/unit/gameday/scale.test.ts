@@ -198,7 +198,8 @@ describe('scaleRuleFile', () => {
 
 describe('scaleNotificationDuration (Alertmanager timing, Prometheus resend delay)', () => {
   test.each([
-    ['30s', 20, '1s500ms'], // group_wait: finer than the rules' whole seconds
+    ['10s', 20, '500ms'], // group_wait: finer than the rules' whole seconds
+    ['30s', 20, '1s500ms'],
     ['5m', 20, '15s'], // group_interval
     ['4h', 20, '12m'], // page repeat_interval
     ['24h', 20, '1h12m'], // ticket repeat_interval
