@@ -33,5 +33,6 @@ if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
   printf 'cafile=/etc/ssl/certs/ca-certificates.crt\n' >> "$root/usr/local/etc/npmrc"
 fi
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
-tar -C "$root" -c . | "$engine" import --change 'CMD ["node"]' --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin' - "$image" >/dev/null
+out="$(tar -C "$root" -c . | "$engine" import --change 'CMD ["node"]' --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin' - "$image" 2>&1)" \
+  || { echo "$out" >&2; exit 1; }
 echo "$image"
