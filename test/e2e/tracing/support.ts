@@ -2,7 +2,7 @@
 // (node:http) do not take effect inside jest's module loader, so traces are proven on the real entry point.
 // .ci/run builds before the tests; locally, run `npm run build` first.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,8 +22,19 @@ export interface BuiltService {
   stop(): Promise<number | null>;
 }
 
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
 export async function startBuiltService(env: Record<string, string>): Promise<BuiltService> {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} not found: run \`npm run build\` first (.ci/run builds before the tests)`);
+  // A build older than the sources would test yesterday's code and pass or fail for the wrong reason.
+  if (newestMtime(join(ROOT, 'src')) > statSync(ENTRY).mtimeMs) throw new Error('src/ is newer than dist/: run `npm run build` before the tracing tests');
   const dir = mkdtempSync(join(tmpdir(), 'jwt-pizza-tracing-'));
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')));
   const child = spawn(process.execPath, [ENTRY], {
