@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { request, sleep, startTestService, type ServiceUnderTest } from './support';
+import { request, setUpStore, sleep, startTestService, type ServiceUnderTest } from './support';
 
 // Slow-header and slow-body clients (slowloris, slow POST) against the real HTTP server of startService:
 // each is answered with a JSON 408 and its socket closed within the configured bound (short bounds here),
@@ -170,6 +170,20 @@ describe('slow clients', () => {
     expect(result.map((r) => parseAnswer(r.text).status)).toEqual(result.map(() => 408));
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(slowestMs).toBeLessThan(2000);
+  });
+
+  test('when an order waits at a slow factory longer than the request bound, then it is still answered 200 (the bounds are on receiving, not on answering)', async () => {
+    const { adminToken, franchiseId, storeId } = await setUpStore(service.url);
+    service.simulator!.simulator.chaos.activate('throttle', { delayMs: REQUEST_MS + 500 });
+    try {
+      const order = await request(service.url, 'POST', '/api/order', { token: adminToken, body: { franchiseId, storeId, items: [{ menuId: 1 }] }, timeoutMs: 15_000 });
+      expect(order.ms).toBeGreaterThan(REQUEST_MS);
+      expect(order.status).toBe(200);
+      expect(order.body.order.status).toBe('fulfilled');
+      expect(typeof order.body.jwt).toBe('string');
+    } finally {
+      service.simulator!.simulator.chaos.end();
+    }
   });
 
   test('when a request line is malformed, then a JSON 400 instead of Node\'s empty one', async () => {
