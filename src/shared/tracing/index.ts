@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { context, trace, TraceFlags, type SpanContext, type Tracer } from '@opentelemetry/api';
 
 /**
@@ -6,6 +7,15 @@ import { context, trace, TraceFlags, type SpanContext, type Tracer } from '@open
  * is off, and callers check tracingEnabled() first so that an untraced request pays nothing.
  */
 const state: { enabled: boolean; shutdown?: () => Promise<void> } = { enabled: false };
+
+/** Tracing is on when an OTLP endpoint is configured and the SDK is not disabled by its own switches. */
+export function tracingWanted(env: NodeJS.ProcessEnv): boolean {
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) return false;
+  if (/^(true|1)$/i.test(env.OTEL_SDK_DISABLED?.trim() ?? '')) return false;
+  if (env.OTEL_TRACES_EXPORTER?.trim() === 'none') return false;
+  // A cluster's primary only forks and aggregates metrics: its workers trace their own requests.
+  return !(cluster.isPrimary && Number(env.WEB_CONCURRENCY ?? '1') > 1);
+}
 
 /** Spans that will never reach the collector: the export queue was full, or their batch failed to export. */
 export const spanDrops = { queueFull: 0, exportFailed: 0 };
