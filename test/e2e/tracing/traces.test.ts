@@ -139,6 +139,10 @@ describe.each(backends)('tracing on %s: one order is one trace across the servic
       expect(factory.status).toMatchObject({ code: STATUS_ERROR, message: 'factory_error' });
       const request: ReceivedSpan = spansOf(traceId).find((s) => s.parentSpanId === '')!;
       expect(request.attributes['http.response.status_code']).toBe(502);
+      // The 5xx body's requestId finds the request's log line, which names the trace.
+      expect(order.body.requestId).toBe(order.headers.get('x-request-id'));
+      const access = await waitFor('the 502\'s access line', () => service.logs().find((l) => l.type === 'http' && l.reqId === order.body.requestId));
+      expect(access).toMatchObject({ status: 502, trace_id: traceId, span_id: request.spanId });
 
       const failures = await call(service.url, 'GET', '/api/order/failures?limit=5', { token: shop.adminToken });
       const listed = failures.body.failures.find((f: { orderId: number }) => f.orderId === order.body.orderId);
