@@ -13,6 +13,8 @@ const backendSuites = ['<rootDir>/test/component/**/*.test.ts', '<rootDir>/test/
 const projects = [
   { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
   { ...base, displayName: 'sqlite', testMatch: backendSuites, setupFiles: ['<rootDir>/test/setup/sqlite.ts'] },
+  // The same suites with tracing on and every span searched for secrets and user data (test/setup/spanScan.ts).
+  { ...base, displayName: 'traced', testMatch: backendSuites, setupFiles: ['<rootDir>/test/setup/tracing.ts'], setupFilesAfterEnv: ['<rootDir>/test/setup/spanScan.ts'] },
   { ...base, displayName: 'grafana', testMatch: ['<rootDir>/test/grafana/**/*.test.ts'] },
   { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/test/faults/**/*.test.ts'] },
 ];

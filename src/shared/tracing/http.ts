@@ -38,13 +38,15 @@ export function traceRequests(): RequestHandler {
           'http.request.method': req.method,
           'http.route': route,
           'http.response.status_code': res.statusCode,
-          // A credential in the path (the factory's report URL, /api/support/:apiKey/...): only the template is kept.
-          'url.path': /:\w*(key|token|secret)\b/i.test(route) ? route : path,
           'url.scheme': req.protocol,
           'network.protocol.version': req.httpVersion,
           'client.address': req.socket.remoteAddress ?? '',
           'user_agent.original': req.headers['user-agent'] ?? '',
         });
+        // The path of a matched route holds ids; a credential in it (the factory's report URL,
+        // /api/support/:apiKey/...) leaves only the template. An unknown path can hold anything a client
+        // or a scanner sent: it stays in the access log line, not in the span.
+        if (route !== 'unmatched') span.setAttribute('url.path', /:\w*(key|token|secret)\b/i.test(route) ? route : path);
         const query = req.originalUrl.split('?', 2)[1];
         if (query) span.setAttribute('url.query', redactQuery(query));
         if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
