@@ -184,3 +184,28 @@ describe('tracing sampled at a ratio, parent-based', () => {
     expect(receiver.spans.some((s) => s.traceId === unsampledId)).toBe(false);
   });
 });
+
+describe('tracing in a cluster', () => {
+  let receiver: OtlpReceiver;
+  let service: BuiltService;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    service = await startBuiltService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, WEB_CONCURRENCY: '2' });
+  }, 60_000);
+  afterAll(async () => {
+    await service?.stop();
+    await receiver?.close();
+  });
+
+  test('when requests reach both workers, then each worker exports its own spans under its own instance id, and the primary none', async () => {
+    await waitFor('both workers listening', () => service.logs().filter((line) => line.msg === 'jwt-pizza-service listening').length === 2);
+    const primaryPid = service.child.pid;
+    for (let i = 0; i < 20; i++) await call(service.url, 'GET', '/api/order/menu', { headers: { connection: 'close' } });
+    const spans = await receiver.waitForSpans('spans from both workers', (all) => new Set(all.map((s) => s.resource['service.instance.id'])).size >= 2);
+    const instances = new Set(spans.map((s) => String(s.resource['service.instance.id'])));
+    expect([...instances].every((id) => /:\d+$/.test(id))).toBe(true);
+    expect(spans.some((s) => s.resource['process.pid'] === primaryPid)).toBe(false);
+  });
+});
+
