@@ -59,6 +59,8 @@ export interface GamedaySummary {
   checks: Check[];
   /** Every notification the webhook receiver got, in order: the pager's timeline. */
   notifications: NotificationRecord[];
+  /** Every alert state change inside Prometheus, in order: the firing timeline. */
+  firing: { t: number; alertname: string; from: string; to: string }[];
   pager: { pages: number; tickets: number; resolves: number; naivePages: number; rejectedRequests: number };
   /** Alert names Alertmanager held as inhibited at some poll. */
   inhibited: string[];
@@ -654,6 +656,10 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
       antiExample: isAntiExample(n),
       alerts: n.alerts.map((a) => ({ status: a.status, labels: a.labels, summary: a.annotations.summary, runbookUrl: a.annotations.runbook_url, action: a.annotations.action })),
     })),
+    firing: [...tracker.history.values()]
+      .flatMap((h) => h.transitions)
+      .sort((a, b) => a.at - b.at)
+      .map((tr) => ({ t: tr.at - t0, alertname: tr.alertname, from: tr.from, to: tr.to })),
     pager: {
       pages: countOf((n) => n.receiver === PAGE_RECEIVER && n.status === 'firing' && !isAntiExample(n)),
       tickets: countOf((n) => n.receiver === TICKET_RECEIVER && n.status === 'firing'),
