@@ -483,8 +483,6 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
       cadenceFrom = fixAt!;
       let firstOkLogged = false;
       const recoveryDeadline = fixAt! + Math.max(60_000, scaled(plan, plan.recoveryDeadlineMs));
-      // A resolved alert reaches the pager at the group's next flush: up to one group_interval later.
-      const flushMs = parseDuration(amTiming?.groupInterval ?? '0s') + 2 * parseDuration(plan.resendDelay) + 3000;
       let quietSince: number | undefined;
       for (;;) {
         checkAbort();
@@ -495,12 +493,13 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
         const ours = tracker.get(OURS);
         const resolution = ours.transitions.find((t) => t.at >= fixAt! && t.to === 'inactive' && t.from === 'firing');
         if (resolution && ours.state === 'inactive') resolvedAt ??= resolution.at;
-        // Done when nothing fires in Prometheus and every group the pager heard of has resolved there too.
+        // Done when nothing fires in Prometheus and every group the pager heard of has resolved there too
+        // (a resolve reaches the pager at its group's next flush, up to one group_interval later).
         const firing = [...tracker.history.entries()].filter(([, h]) => h.state !== 'inactive').map(([name]) => name);
         const open = openGroups(webhook!.notifications);
         if (firing.length === 0 && open.length === 0) {
           quietSince ??= Date.now();
-          if (Date.now() - quietSince >= Math.min(flushMs, 5000)) break;
+          if (Date.now() - quietSince >= 2 * plan.pollMs) break;
         } else quietSince = undefined;
         if (Date.now() > recoveryDeadline) {
           event(c('red', `still firing ${fmtSeconds(Date.now() - fixAt!)} after the fix: ${firing.join(', ') || '-'}; pager not yet resolved: ${open.join(', ') || '-'}; giving up waiting`));
