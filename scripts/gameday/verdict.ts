@@ -50,14 +50,10 @@ const EXPECTED: Record<ScenarioName, Expectation> = {
   healthy: { page: [], quiet: [] },
 };
 
-export const NAIVE_LABEL = 'anti_example';
+const NAIVE_LABEL = 'anti_example';
 
 export const alertnameOf = (notification: Notification) => notification.groupLabels.alertname ?? notification.alerts[0]?.labels.alertname ?? '?';
 export const isAntiExample = (notification: Notification) => notification.alerts.some((alert) => alert.labels[NAIVE_LABEL] === 'true');
-
-export function expectedPages(scenario: ScenarioName): string[] {
-  return EXPECTED[scenario].page;
-}
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
