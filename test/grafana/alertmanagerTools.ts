@@ -2,27 +2,12 @@
 // Alertmanager binary) for the grafana tests. Under CI=true a missing binary fails the suite;
 // elsewhere the tests that need it are skipped with a warning.
 
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { ChildProcess, spawn } from 'node:child_process';
+import { findExecutable, runTool, type RunResult } from './promtool';
 
 export const ALERTMANAGER_MISSING_MESSAGE =
   'amtool / prometheus-alertmanager not found. The notification tests need them: install Debian\'s prometheus-alertmanager ' +
   'package (apt-get install prometheus-alertmanager, 0.25+) or set AMTOOL and ALERTMANAGER to the binaries.';
-
-function findExecutable(override: string | undefined, names: string[], env: NodeJS.ProcessEnv): string | null {
-  const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
-  const candidates = override ? [override] : names.flatMap((name) => dirs.map((dir) => join(dir, name)));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
 
 export function findAmtool(env: NodeJS.ProcessEnv = process.env): string | null {
   return findExecutable(env.AMTOOL, ['amtool'], env);
@@ -40,20 +25,10 @@ export function alertmanagerToolsAvailable(env: NodeJS.ProcessEnv = process.env)
   return available;
 }
 
-export interface RunResult {
-  code: number;
-  output: string;
-}
-
 export function runAmtool(args: string[], cwd?: string): Promise<RunResult> {
   const amtool = findAmtool();
   if (!amtool) throw new Error(ALERTMANAGER_MISSING_MESSAGE);
-  return new Promise((resolve) => {
-    execFile(amtool, args, { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, output: `${stdout}${stderr}` });
-    });
-  });
+  return runTool(amtool, args, { cwd, timeoutMs: 30_000 });
 }
 
 export interface RunningAlertmanager {

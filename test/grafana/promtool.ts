@@ -9,8 +9,10 @@ export const PROMTOOL_MISSING_MESSAGE =
   'promtool not found. The alert rule tests need it: install Debian\'s prometheus package (apt-get install prometheus, ' +
   'provides /usr/bin/promtool 2.42+) or set PROMTOOL=/path/to/promtool.';
 
-export function findPromtool(env: NodeJS.ProcessEnv = process.env): string | null {
-  const candidates = env.PROMTOOL ? [env.PROMTOOL] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'promtool'));
+/** The first executable among `override` (when set) or `names` on the PATH. */
+export function findExecutable(override: string | undefined, names: string[], env: NodeJS.ProcessEnv = process.env): string | null {
+  const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
+  const candidates = override ? [override] : names.flatMap((name) => dirs.map((dir) => join(dir, name)));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -20,6 +22,10 @@ export function findPromtool(env: NodeJS.ProcessEnv = process.env): string | nul
     }
   }
   return null;
+}
+
+export function findPromtool(env: NodeJS.ProcessEnv = process.env): string | null {
+  return findExecutable(env.PROMTOOL, ['promtool'], env);
 }
 
 export function requirePromtool(): string {
@@ -33,12 +39,16 @@ export interface RunResult {
   output: string;
 }
 
-export function runPromtool(args: string[], cwd?: string): Promise<RunResult> {
-  const promtool = requirePromtool();
+/** Runs a command line tool to its end; its exit code and everything it wrote, stdout then stderr. */
+export function runTool(binary: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(promtool, args, { cwd, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(binary, args, { cwd: options.cwd, timeout: options.timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}` });
     });
   });
+}
+
+export function runPromtool(args: string[], cwd?: string): Promise<RunResult> {
+  return runTool(requirePromtool(), args, { cwd });
 }
