@@ -87,7 +87,6 @@ function parseDatabaseUrl(url: string): DatabaseConfig {
   };
 }
 
-/** Development keeps one generated secret in the data dir so tokens survive restarts. */
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /**
@@ -108,6 +107,30 @@ function trustProxyProblem(value: string): string | undefined {
   return undefined;
 }
 
+const OTEL_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
+
+/**
+ * The OTEL_* variables are read by the OpenTelemetry SDK, which replaces a malformed value with its default
+ * and says so only on its own (silent) diagnostic channel: a ratio of `10%` would sample every request, a
+ * queue size of 0 would drop every span. Those it reads are checked here, so a typo names its key.
+ */
+function otelProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const set = (key: string) => (env[key]?.trim() ? env[key]!.trim() : undefined);
+  for (const key of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) {
+    const value = set(key);
+    if (value !== undefined && !/^https?:\/\/[^/\s]+/i.test(value)) problems.push(`${key}: must be an http(s) URL of the OTLP/HTTP collector`);
+  }
+  const sampler = set('OTEL_TRACES_SAMPLER');
+  if (sampler !== undefined && !OTEL_SAMPLERS.includes(sampler)) problems.push(`OTEL_TRACES_SAMPLER: must be one of ${OTEL_SAMPLERS.join(', ')}`);
+  const ratio = set('OTEL_TRACES_SAMPLER_ARG');
+  if (ratio !== undefined && !(/^\d*\.?\d+$/.test(ratio) && Number(ratio) <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1 (the share of new traces sampled)');
+  const queue = set('OTEL_BSP_MAX_QUEUE_SIZE');
+  if (queue !== undefined && !(/^\d+$/.test(queue) && Number(queue) > 0)) problems.push('OTEL_BSP_MAX_QUEUE_SIZE: must be a positive integer');
+  return problems;
+}
+
+/** Development keeps one generated secret in the data dir so tokens survive restarts. */
 function developmentSecret(dataDir: string): string {
   const file = join(dataDir, 'jwt-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -156,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
   if (raw.METRICS_PUSH_URL && !raw.METRICS_PUSH_PASSWORD && production) problems.push('METRICS_PUSH_PASSWORD: required with METRICS_PUSH_URL in production');
   const trustProxy = raw.TRUST_PROXY === undefined ? undefined : trustProxyProblem(raw.TRUST_PROXY);
   if (trustProxy) problems.push(trustProxy);
+  problems.push(...otelProblems(env));
 
   let database: DatabaseConfig | undefined;
   try {

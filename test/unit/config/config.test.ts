@@ -75,6 +75,20 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: '3000', METRICS_PORT: '3000' })).toThrow(/METRICS_PORT: must differ from PORT/);
   });
 
+  test('when an OTEL_* variable the tracing SDK would silently replace is malformed, then the error names it', () => {
+    const traced = { NODE_ENV: 'test', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+    // The SDK would export nowhere, sample 100% instead of a typo'd ratio, or drop every span.
+    expect(() => loadConfig({ NODE_ENV: 'test', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT: must be an http\(s\) URL/);
+    expect(() => loadConfig({ NODE_ENV: 'test', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://x/v1/traces' })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: must be an http\(s\) URL/);
+    expect(() => loadConfig({ ...traced, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '10%' })).toThrow(/OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/);
+    expect(() => loadConfig({ ...traced, OTEL_TRACES_SAMPLER_ARG: '1.5' })).toThrow(/OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/);
+    expect(() => loadConfig({ ...traced, OTEL_TRACES_SAMPLER: 'ratio' })).toThrow(/OTEL_TRACES_SAMPLER: must be one of .*parentbased_traceidratio/);
+    expect(() => loadConfig({ ...traced, OTEL_BSP_MAX_QUEUE_SIZE: '-5' })).toThrow(/OTEL_BSP_MAX_QUEUE_SIZE: must be a positive integer/);
+    expect(() => loadConfig({ ...traced, OTEL_BSP_MAX_QUEUE_SIZE: '0' })).toThrow(/OTEL_BSP_MAX_QUEUE_SIZE: must be a positive integer/);
+    expect(() => loadConfig({ ...traced, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_BSP_MAX_QUEUE_SIZE: '4096' })).not.toThrow();
+    expect(() => loadConfig({ ...traced, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp-gateway.example/otlp', OTEL_TRACES_SAMPLER_ARG: '' })).not.toThrow();
+  });
+
   test('when nothing is set outside production, then /metrics stays on the service port with no token (development, tests, bench, game day)', () => {
     for (const NODE_ENV of ['development', 'test']) {
       const config = loadConfig({ NODE_ENV, DATA_DIR: join(__dirname, '../../../data/test-config') });
