@@ -17,9 +17,9 @@ import { createLogger, type Logger } from './shared/logging/logger';
  * - With FACTORY_URL unset, the primary starts the one embedded factory simulator and hands its URL and
  *   keys to the workers, who then use it as an external factory.
  * - The primary hands its JWT secret to the workers, so a token from one worker is valid on all.
- * - GET /metrics stays on the service port: the worker that gets the scrape asks the primary, which
- *   collects every worker's registry with prom-client's AggregatorRegistry and answers with the sum.
- *   (No second port to open, secure and document; METRICS_TOKEN applies as before.)
+ * - GET /metrics (on the service port, or on METRICS_PORT, which the workers share like the service port):
+ *   the worker that gets the scrape asks the primary, which collects every worker's registry with
+ *   prom-client's AggregatorRegistry and answers with the sum. METRICS_TOKEN applies as in one process.
  * - A worker that dies is replaced; one that keeps dying at once stops the whole group.
  * - SIGTERM/SIGINT are forwarded to the workers, which drain like a single process; the primary exits
  *   when they have, or kills the stragglers after SHUTDOWN_TIMEOUT_MS plus a margin.
