@@ -243,6 +243,24 @@ export function metricSample(text: string, name: string, labels: Record<string, 
   return NaN;
 }
 
+/**
+ * Orders placed with Idempotency-Keys against instances that failed mid-traffic: every key the clients used
+ * is exactly one row, none is left pending, and each row's status and id match the key's final answer
+ * (200: fulfilled, anything else: failed). Returns the rows by key.
+ */
+export function expectOneOrderPerKey<R extends { id: number | string; status: string; idempotency_key: string | null }>(rows: R[], finals: Map<string, HttpAnswer>): Map<string, R> {
+  const byKey = new Map(rows.map((r) => [r.idempotency_key ?? '', r]));
+  expect(rows.length).toBe(byKey.size);
+  expect([...finals.keys()].filter((key) => !byKey.has(key))).toEqual([]);
+  expect(rows.length).toBe(finals.size);
+  expect(rows.filter((r) => r.status === 'pending')).toEqual([]);
+  for (const [key, answer] of finals) {
+    expect([key, byKey.get(key)!.status]).toEqual([key, answer.status === 200 ? 'fulfilled' : 'failed']);
+    if (answer.status === 200) expect(answer.body.order.id).toBe(Number(byKey.get(key)!.id));
+  }
+  return byKey;
+}
+
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };

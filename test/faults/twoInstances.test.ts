@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startFactorySimulator, type RunningFactorySimulator } from '../../src/factory/simulator';
-import { registerDiner, report, request, setUpStore, sleep, startTestService, tempDir, type HttpAnswer, type ServiceUnderTest } from './support';
+import { expectOneOrderPerKey, registerDiner, report, request, setUpStore, sleep, startTestService, tempDir, type HttpAnswer, type ServiceUnderTest } from './support';
 
 // Two instances behind one database; one is cut off abruptly mid-traffic (every connection closed, as a
 // crashed node or a network cut looks to clients). Clients retry with the same Idempotency-Key on the
@@ -96,17 +96,8 @@ describe('two instances, one cut off mid-traffic', () => {
     expect(cut.length).toBeGreaterThan(0);
 
     const rows = await b.ctx.db.selectFrom('orders').select(['id', 'status', 'idempotency_key', 'diner_id']).where('idempotency_key', 'like', 'two-%').execute();
-    const byKey = new Map(rows.map((r) => [r.idempotency_key!, r]));
-    // One row per key, for every key the clients used.
-    expect(rows.length).toBe(byKey.size);
-    expect([...finals.keys()].filter((key) => !byKey.has(key))).toEqual([]);
-    expect(rows.length).toBe(finals.size);
-    // The final answers and the rows agree; nothing is left pending.
-    expect(rows.filter((r) => r.status === 'pending')).toEqual([]);
-    for (const [key, answer] of finals) {
-      expect([key, byKey.get(key)!.status]).toEqual([key, answer.status === 200 ? 'fulfilled' : 'failed']);
-      if (answer.status === 200) expect(answer.body.order.id).toBe(Number(byKey.get(key)!.id));
-    }
+    // One row per key, for every key the clients used; the final answers and the rows agree; nothing is left pending.
+    expectOneOrderPerKey(rows, finals);
     // No pizza made twice: the factory saw exactly one call per order.
     expect(factory.simulator.stats().orderRequests).toBe(rows.length);
     const fulfilled = rows.filter((r) => r.status === 'fulfilled').length;
