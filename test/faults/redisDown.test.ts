@@ -39,6 +39,10 @@ async function privateRedis() {
       running.kill('SIGKILL');
       await exited;
     },
+    /** SIGSTOP/SIGCONT: a Redis that hangs with its connections open, then answers again. */
+    signal(name: NodeJS.Signals) {
+      child?.kill(name);
+    },
     async destroy() {
       await server.stop();
       process.removeListener('exit', kill);
@@ -120,5 +124,29 @@ describe('Redis down under the rate limiter', () => {
     expect((await request(service.url, 'GET', '/api/order/menu')).status).toBe(200);
     expect(await keysInRedis('general:*')).not.toHaveLength(0);
     await sleep(0);
+  });
+
+  test('when Redis hangs for a moment with its connection open, then requests are served meanwhile and the store is no longer degraded once Redis answers again', async () => {
+    if (!available) return;
+    await service?.shutdown('next test');
+    await redis?.destroy();
+    redis = await privateRedis();
+    service = await startTestService({ DATABASE_URL: 'sqlite::memory:', REDIS_URL: redis.url, REDIS_KEY_PREFIX: `${prefix}hang:`, RATE_LIMIT_PER_MINUTE: '100000' });
+    await waitFor('the limiter reaches Redis', async () => (await degraded()) === 0, 10_000);
+
+    // Stopped, not killed: the connection stays up and no reconnect follows, each call times out (1 s).
+    redis.signal('SIGSTOP');
+    try {
+      expect((await request(service.url, 'GET', '/api/order/menu', { timeoutMs: 5000 })).status).toBe(200);
+      expect(await degraded()).toBe(1);
+    } finally {
+      redis.signal('SIGCONT');
+    }
+    // The next calls that reach Redis end the degradation, without a reconnect to announce it.
+    await waitFor('the limiter is back on Redis', async () => {
+      await request(service!.url, 'GET', '/api/order/menu');
+      return (await degraded()) === 0;
+    }, 10_000);
+    expect(service.logs().some((l) => l.type === 'security' && l.event === 'rate_limit_store' && l.state === 'ok')).toBe(true);
   });
 });

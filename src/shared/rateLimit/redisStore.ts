@@ -23,7 +23,9 @@ export function createRedisRateLimitStore(url: string, logger: Logger, prefix = 
   // commandTimeout: a Redis that hangs (not just one that is gone) must not hold a login for long.
   const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, connectTimeout: 2000, commandTimeout: 1000 });
   const memory = createMemoryRateLimitStore();
-  // Degraded until the first connection is ready; said in the log only once something has failed.
+  // Degraded until the first connection is ready; said in the log only once something has failed. Over
+  // when the connection is ready again, or when a call succeeds after calls timed out on a connection
+  // that stayed up (a Redis that hung for a moment is not reconnected to, so 'ready' never comes).
   let degraded = true;
   let warned = false;
   const degrade = (error: Error) => {
@@ -35,12 +37,14 @@ export function createRedisRateLimitStore(url: string, logger: Logger, prefix = 
       'rate-limit store (Redis) unavailable: limits fail open, login limits fall back to this instance\'s memory',
     );
   };
-  redis.on('error', degrade);
-  redis.on('ready', () => {
+  const recover = () => {
+    if (!degraded) return;
     if (warned) logger.info({ type: 'security', event: 'rate_limit_store', state: 'ok' }, 'rate-limit store (Redis) reachable again: limits are shared');
     degraded = false;
     warned = false;
-  });
+  };
+  redis.on('error', degrade);
+  redis.on('ready', recover);
 
   const failsOpen = (key: string) => failOpenPrefixes.some((p) => key.startsWith(p));
   // One round trip and atomic: never below zero, and a window that already expired is not brought back.
@@ -51,6 +55,7 @@ export function createRedisRateLimitStore(url: string, logger: Logger, prefix = 
         const result = await redis.multi().incr(prefix + key).pexpire(prefix + key, windowMs, 'NX').pttl(prefix + key).exec();
         const count = Number(result?.[0]?.[1] ?? 0);
         const ttl = Number(result?.[2]?.[1] ?? windowMs);
+        recover();
         return { count, resetMs: ttl > 0 ? ttl : windowMs };
       } catch (error) {
         degrade(error as Error);
@@ -60,6 +65,7 @@ export function createRedisRateLimitStore(url: string, logger: Logger, prefix = 
     async peek(key) {
       try {
         const [count, ttl] = await Promise.all([redis.get(prefix + key), redis.pttl(prefix + key)]);
+        recover();
         return count === null ? undefined : { count: Number(count), resetMs: ttl > 0 ? ttl : 0 };
       } catch (error) {
         degrade(error as Error);
@@ -69,6 +75,7 @@ export function createRedisRateLimitStore(url: string, logger: Logger, prefix = 
     async release(key) {
       try {
         await redis.eval(RELEASE, 1, prefix + key);
+        recover();
       } catch (error) {
         degrade(error as Error);
         await memory.release(key);
