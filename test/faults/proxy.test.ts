@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
@@ -49,6 +50,24 @@ const STALE_AFTER_MS = 2 * FACTORY_TIMEOUT_MS + 30_000;
 if (!MYSQL_URL && process.env.CI !== 'true') console.warn('TEST_MYSQL_URL unset: reverse-proxy tests skipped (they run in CI)');
 const runnable = nginxAvailable() && MYSQL_URL !== undefined;
 const maybe = runnable ? describe : describe.skip;
+
+/** Bytes written as they are on a fresh connection (for request lines no HTTP client would send); everything read until the server closes it. */
+function socketExchange(port: number, bytes: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(new Error(`still open after ${timeoutMs} ms`)), timeoutMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
 
 /** The http log line a service wrote for one request id, if that service answered it. */
 const accessLine = (service: SpawnedService, requestId: string) => service.logs().find((l) => l.type === 'http' && l.reqId === requestId);
@@ -137,6 +156,17 @@ maybe('nginx in front of two instances', () => {
     expect(tooLarge.body).toEqual({ message: expect.any(String), requestId: expect.any(String) });
     const scrape = await request(nginx.url, 'GET', '/metrics');
     expect([scrape.status, scrape.body]).toEqual([404, { message: 'unknown endpoint' }]);
+    // Requests nginx refuses before any instance sees them: a TRACE, a Transfer-Encoding it cannot decode, an HTTP version it does not speak.
+    for (const [head, status] of [
+      ['TRACE /api/order/menu HTTP/1.1', 405],
+      ['POST /api/auth HTTP/1.1\r\nTransfer-Encoding: gzip', 501],
+      ['GET /api/order/menu HTTP/2.0', 505],
+    ] as const) {
+      const answer = await socketExchange(nginx.port, `${head}\r\nHost: pizza.test\r\nConnection: close\r\n\r\n`);
+      const [statusLine, ...headers] = answer.split('\r\n\r\n')[0].split('\r\n');
+      expect([head, statusLine.split(' ')[1], headers.find((h) => /^content-type:/i.test(h))]).toEqual([head, String(status), 'Content-Type: application/json']);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ message: expect.any(String), requestId: expect.any(String) });
+    }
   });
 
   test('when a client sends its own X-Forwarded-For through nginx, then the instance sees the address nginx saw; sent straight to an instance, the header is not believed', async () => {
