@@ -1,4 +1,5 @@
-// `npm start` on a fresh clone: compile once, then reuse dist/ until a source file is newer.
+// `npm start` and `npm test` on a fresh clone: compile once, then reuse dist/ until a source file is newer
+// (the tracing and production-process tests run the built service).
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 // The built service (dist/server.js) in a child process, for the tracing tests: the SDK's require hooks
 // (node:http) do not take effect inside jest's module loader, so traces are proven on the real entry point.
-// .ci/run builds before the tests; locally, run `npm run build` first.
+// `npm test` (its pretest) and .ci/run build dist/ before the tests; `npx jest` alone needs `npm run build` first.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
