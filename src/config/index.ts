@@ -124,9 +124,9 @@ function otelProblems(env: NodeJS.ProcessEnv): string[] {
   const sampler = set('OTEL_TRACES_SAMPLER');
   if (sampler !== undefined && !OTEL_SAMPLERS.includes(sampler)) problems.push(`OTEL_TRACES_SAMPLER: must be one of ${OTEL_SAMPLERS.join(', ')}`);
   const ratio = set('OTEL_TRACES_SAMPLER_ARG');
-  if (ratio !== undefined && !(/^\d*\.?\d+$/.test(ratio) && Number(ratio) <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1 (the share of new traces sampled)');
+  if (ratio !== undefined && !(Number(ratio) >= 0 && Number(ratio) <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1 (the share of new traces sampled)');
   const queue = set('OTEL_BSP_MAX_QUEUE_SIZE');
-  if (queue !== undefined && !(/^\d+$/.test(queue) && Number(queue) > 0)) problems.push('OTEL_BSP_MAX_QUEUE_SIZE: must be a positive integer');
+  if (queue !== undefined && !(Number.isInteger(Number(queue)) && Number(queue) > 0)) problems.push('OTEL_BSP_MAX_QUEUE_SIZE: must be a positive integer');
   return problems;
 }
 

@@ -86,6 +86,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...traced, OTEL_BSP_MAX_QUEUE_SIZE: '-5' })).toThrow(/OTEL_BSP_MAX_QUEUE_SIZE: must be a positive integer/);
     expect(() => loadConfig({ ...traced, OTEL_BSP_MAX_QUEUE_SIZE: '0' })).toThrow(/OTEL_BSP_MAX_QUEUE_SIZE: must be a positive integer/);
     expect(() => loadConfig({ ...traced, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_BSP_MAX_QUEUE_SIZE: '4096' })).not.toThrow();
+    expect(() => loadConfig({ ...traced, OTEL_TRACES_SAMPLER_ARG: '1e-2' })).not.toThrow();
     expect(() => loadConfig({ ...traced, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp-gateway.example/otlp', OTEL_TRACES_SAMPLER_ARG: '' })).not.toThrow();
   });
 
