@@ -176,6 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
   }
   if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push('METRICS_PORT: must differ from PORT');
   if (raw.HTTP_REQUEST_TIMEOUT_MS < raw.HTTP_HEADERS_TIMEOUT_MS) problems.push('HTTP_REQUEST_TIMEOUT_MS: must be at least HTTP_HEADERS_TIMEOUT_MS');
+  // Past the request bound Node answers 408 itself, before the body timer's JSON 408 through the error handler.
+  if (raw.HTTP_BODY_TIMEOUT_MS > raw.HTTP_REQUEST_TIMEOUT_MS) problems.push('HTTP_BODY_TIMEOUT_MS: must be at most HTTP_REQUEST_TIMEOUT_MS');
   if (raw.METRICS_PUSH_URL && !raw.METRICS_PUSH_PASSWORD && production) problems.push('METRICS_PUSH_PASSWORD: required with METRICS_PUSH_URL in production');
   const trustProxy = raw.TRUST_PROXY === undefined ? undefined : trustProxyProblem(raw.TRUST_PROXY);
   if (trustProxy) problems.push(trustProxy);

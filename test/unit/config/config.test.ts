@@ -98,7 +98,7 @@ describe('configuration', () => {
     }
   });
 
-  test('when slow-client bounds are set, then they are used, and a request bound below the header bound is refused', () => {
+  test('when slow-client bounds are set, then they are used, and a request bound below the header or body bound is refused', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).http).toEqual({ headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000 });
     expect(loadConfig({ NODE_ENV: 'test', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_BODY_TIMEOUT_MS: '1500', HTTP_KEEP_ALIVE_TIMEOUT_MS: '75000' }).http).toEqual({
       headersTimeoutMs: 2000,
@@ -108,6 +108,7 @@ describe('configuration', () => {
     });
     expect(() => loadConfig({ NODE_ENV: 'test', HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '2000' })).toThrow(/HTTP_REQUEST_TIMEOUT_MS: must be at least HTTP_HEADERS_TIMEOUT_MS/);
     expect(() => loadConfig({ NODE_ENV: 'test', HTTP_BODY_TIMEOUT_MS: '10' })).toThrow(/HTTP_BODY_TIMEOUT_MS/);
+    expect(() => loadConfig({ NODE_ENV: 'test', HTTP_BODY_TIMEOUT_MS: '40000' })).toThrow(/HTTP_BODY_TIMEOUT_MS: must be at most HTTP_REQUEST_TIMEOUT_MS/);
   });
 
   test('the error type is ConfigError so the entry point can exit cleanly', () => {

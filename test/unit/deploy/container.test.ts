@@ -155,12 +155,13 @@ describe('compose.yaml', () => {
     }
   });
 
-  test('when an instance is stopped, then the grace period outlasts its drain, and an init process reaps as PID 1', () => {
+  test('when an instance is stopped, then the grace period outlasts its drain and the last telemetry flushes, and an init process reaps as PID 1', () => {
     for (const name of PIZZA) {
       const service = compose().services[name];
       expect(service.init).toBe(true);
       const graceMs = Number(/^(\d+)s$/.exec(service.stop_grace_period ?? '')?.[1]) * 1000;
-      expect(graceMs).toBeGreaterThan(Number(service.environment?.SHUTDOWN_TIMEOUT_MS));
+      // After the drain: up to 5 s for the last metrics push and 3 s for the last trace export.
+      expect(graceMs).toBeGreaterThan(Number(service.environment?.SHUTDOWN_TIMEOUT_MS) + 5_000 + 3_000);
     }
   });
 
