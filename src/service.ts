@@ -5,6 +5,7 @@ import { createApp } from './app';
 import type { Config } from './config';
 import type { AppContext } from './context';
 import { createFactoryClient } from './factory/client';
+import { createLateAnswerRecorder } from './orders/lateAnswers';
 import { startFactorySimulator, type RunningFactorySimulator } from './factory/simulator';
 import { startBackgroundJobs } from './jobs';
 import { seed } from './seed';
@@ -91,16 +92,19 @@ export async function startService(config: Config, options: StartOptions = {}): 
     factoryUrl = simulator.url;
     logger.info({ type: 'factory', url: factoryUrl, chaosKey: config.factory.simulatorAdminKey ? 'FACTORY_ADMIN_KEY' : 'development default' }, 'embedded factory simulator started');
   }
+  const lateAnswers = createLateAnswerRecorder();
   const factory = createFactoryClient({
     url: factoryUrl,
     apiKey: apiKey ?? '',
     timeoutMs: config.factory.timeoutMs,
     circuit: { failureThreshold: config.factory.circuitThreshold, cooldownMs: config.factory.circuitCooldownMs },
+    lateAnswer: { windowMs: config.factory.lateAnswerMs, onAnswer: (answer) => lateAnswers.onAnswer(answer) },
     logger,
   });
 
   const rateLimits: RateLimitStore = config.redisUrl ? createRedisRateLimitStore(config.redisUrl, logger, config.redisKeyPrefix) : createMemoryRateLimitStore();
   const { app, ctx, metricsApp } = createApp({ config, database, logger, metrics, factory, factoryPublicUrl: factoryUrl, rateLimits, metricsText: options.metricsText });
+  lateAnswers.bind(ctx);
   const jobs = startBackgroundJobs(ctx);
   await jobs.initial;
 

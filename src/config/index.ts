@@ -28,6 +28,8 @@ export interface Config {
     url?: string;
     apiKey?: string;
     timeoutMs: number;
+    /** How long a timed-out factory call stays open for its late answer; 0: aborted at the timeout. */
+    lateAnswerMs: number;
     circuitThreshold: number;
     circuitCooldownMs: number;
     simulatorPort: number;
@@ -212,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
       url: raw.FACTORY_URL,
       apiKey: raw.FACTORY_API_KEY,
       timeoutMs: raw.FACTORY_TIMEOUT_MS,
+      lateAnswerMs: raw.FACTORY_LATE_ANSWER_MS,
       circuitThreshold: raw.FACTORY_CIRCUIT_THRESHOLD,
       circuitCooldownMs: raw.FACTORY_CIRCUIT_COOLDOWN_MS,
       simulatorPort: raw.FACTORY_PORT,

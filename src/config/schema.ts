@@ -25,6 +25,7 @@ export const configKeys = {
   FACTORY_URL: { schema: optionalString.pipe(z.string().url().optional()), default: undefined, doc: 'Pizza factory base URL. Unset: an embedded factory simulator is started on FACTORY_PORT.' },
   FACTORY_API_KEY: { schema: optionalString, default: undefined, doc: 'Vendor API key for the factory. Required with FACTORY_URL in production; the embedded simulator makes one up in development.' },
   FACTORY_TIMEOUT_MS: { schema: int(100, 120000), default: '8000', doc: 'Factory call timeout (the factory\'s throttle chaos holds calls ~32 s).' },
+  FACTORY_LATE_ANSWER_MS: { schema: int(0, 600000), default: '45000', doc: 'After FACTORY_TIMEOUT_MS the order fails timeout, but the factory call stays open this much longer so its late answer (and chaos report URL) reaches on-call. 0: abort at the timeout.' },
   FACTORY_CIRCUIT_THRESHOLD: { schema: int(1, 1000), default: '5', doc: 'Consecutive factory failures that open the circuit breaker.' },
   FACTORY_CIRCUIT_COOLDOWN_MS: { schema: int(100, 3600000), default: '30000', doc: 'How long the open circuit fails fast before one probe is let through.' },
   FACTORY_PORT: { schema: int(0, 65535), default: '3001', doc: 'Port of the embedded factory simulator (only when FACTORY_URL is unset).' },

@@ -21,6 +21,11 @@ export interface FactoryClientOptions {
   jwksTtlMs?: number;
   jwksMinRefreshIntervalMs?: number;
   retry?: { maxAttempts?: number; backoffMs?: number };
+  /**
+   * After the deadline the order has failed `timeout`, but the call may stay open up to `windowMs` more so that
+   * the factory's late answer (and its report URL) is seen. 0: abort at the deadline. At most `maxOpen` at once.
+   */
+  lateAnswer?: { windowMs?: number; maxOpen?: number; onAnswer?: (answer: LateFactoryAnswer) => void | Promise<void> };
   logger?: Logger;
   now?: () => number;
 }
@@ -33,7 +38,18 @@ export const FACTORY_FAILURE_MESSAGES: Record<FactoryFailureReason, string> = {
   invalid_jwt: 'The pizza factory returned an invalid pizza',
 };
 
+/** What the factory answered after its order had already failed `timeout`. */
+export interface LateFactoryAnswer {
+  orderId: number;
+  status: number;
+  /** A pizza JWT came back: the factory made a pizza for an order we failed (a reconciliation fact). */
+  pizzaMade: boolean;
+  /** Raw: it carries the API key. Only for storing on the failed order; log it redacted. */
+  reportUrl?: string;
+}
+
 const DEADLINE = Symbol('factory deadline');
+const LATE_DEADLINE = Symbol('factory late-answer window over');
 const CLIENT_CLOSED = Symbol('factory client closed');
 const MAX_LOGGED_FACTORY_MESSAGE = 200;
 
@@ -42,6 +58,8 @@ interface CallResult {
   /** Whether the answer says anything about the factory's health, for the circuit breaker. */
   factoryHealthy: boolean;
   status?: number;
+  /** The answer held a `jwt` string (valid or not). */
+  jwtReturned?: boolean;
   detail: string;
   attempts: number;
 }
@@ -55,10 +73,14 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
   const apiKey = options.apiKey;
   const baseUrl = options.url.endsWith('/') ? options.url : `${options.url}/`;
   const orderUrl = new URL('api/order', baseUrl);
+  const lateWindowMs = options.lateAnswer?.windowMs ?? 0;
+  const lateMaxOpen = options.lateAnswer?.maxOpen ?? 16;
+  const onLateAnswer = options.lateAnswer?.onAnswer;
 
   const transport = createJsonTransport();
   const latencies = createLatencyWindow(200);
   const inFlight = new Set<AbortController>();
+  const lateCalls = new Set<AbortController>();
   let closed = false;
   let lastError: FactoryClientState['lastError'] = null;
   let activeReportUrl: string | null = null;
@@ -89,7 +111,8 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
   // the diner could pay once and get two pizzas made. That is the case only when no connection was ever
   // established (connection refused, unreachable host, DNS failure). A timeout, a reset on an
   // established connection or any HTTP answer (5xx included) is final: the pizza may have been made.
-  async function sendOrder(request: FactoryOrderRequest, signal: AbortSignal): Promise<{ response: JsonResponse; attempts: number }> {
+  // Past the deadline a call kept open for its late answer is never retried: the order has failed `timeout`.
+  async function sendOrder(request: FactoryOrderRequest, signal: AbortSignal, pastDeadline: () => boolean): Promise<{ response: JsonResponse; attempts: number }> {
     for (let attempt = 1; ; attempt++) {
       try {
         const response = await transport.send({
@@ -102,17 +125,18 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
         return { response, attempts: attempt };
       } catch (error) {
         const neverSent = error instanceof TransportError && !error.requestSent;
-        if (!neverSent || attempt >= maxAttempts || signal.aborted) throw Object.assign(error as Error, { attempts: attempt });
+        if (!neverSent || attempt >= maxAttempts || signal.aborted || pastDeadline()) throw Object.assign(error as Error, { attempts: attempt });
         await sleep(backoffMs * 2 ** (attempt - 1), undefined, { signal });
+        if (pastDeadline()) throw Object.assign(error as Error, { attempts: attempt });
       }
     }
   }
 
-  async function callFactory(request: FactoryOrderRequest, signal: AbortSignal, startedAt: number): Promise<CallResult> {
+  async function callFactory(request: FactoryOrderRequest, signal: AbortSignal, startedAt: number, pastDeadline: () => boolean): Promise<CallResult> {
     let response: JsonResponse;
     let attempts: number;
     try {
-      ({ response, attempts } = await sendOrder(request, signal));
+      ({ response, attempts } = await sendOrder(request, signal, pastDeadline));
     } catch (error) {
       return transportFailure(error, signal, startedAt);
     }
@@ -132,6 +156,7 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
       };
     }
 
+    const jwtReturned = typeof body.jwt === 'string';
     if (typeof body.jwt !== 'string') {
       return { outcome: failed('invalid_jwt', elapsed(startedAt), { factoryStatus: status, reportUrl }), factoryHealthy: false, status, detail: 'no jwt in the factory answer', attempts };
     }
@@ -141,16 +166,17 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
       verdict = await verifier.verify(body.jwt, { orderId: request.order.id, dinerId: request.diner.id }, signal);
     } catch (error) {
       const result = transportFailure(error, signal, startedAt);
-      return { ...result, outcome: { ...result.outcome, ...definedOnly({ factoryStatus: status, reportUrl }) }, status, attempts, detail: `${result.detail} while fetching the factory keys` };
+      return { ...result, outcome: { ...result.outcome, ...definedOnly({ factoryStatus: status, reportUrl }) }, status, jwtReturned, attempts, detail: `${result.detail} while fetching the factory keys` };
     }
     if (!verdict.valid) {
       const detail = verdict.problem === 'jwks_unavailable' ? `cannot verify the pizza: ${verdict.detail}` : `pizza JWT rejected: ${verdict.detail}`;
-      return { outcome: failed('invalid_jwt', elapsed(startedAt), { factoryStatus: status, reportUrl }), factoryHealthy: false, status, detail, attempts };
+      return { outcome: failed('invalid_jwt', elapsed(startedAt), { factoryStatus: status, reportUrl }), factoryHealthy: false, status, jwtReturned, detail, attempts };
     }
     return {
       outcome: { kind: 'fulfilled', jwt: body.jwt, latencyMs: elapsed(startedAt), ...definedOnly({ reportUrl }) },
       factoryHealthy: true,
       status,
+      jwtReturned,
       detail: 'pizza verified',
       attempts,
     };
@@ -160,6 +186,9 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
     const attempts = (error as { attempts?: number } | null)?.attempts ?? 1;
     if (signal.aborted && signal.reason === DEADLINE) {
       return { outcome: failed('timeout', elapsed(startedAt)), factoryHealthy: false, detail: `no answer within ${timeoutMs} ms`, attempts };
+    }
+    if (signal.aborted && signal.reason === LATE_DEADLINE) {
+      return { outcome: failed('timeout', elapsed(startedAt)), factoryHealthy: false, detail: `no late answer within ${timeoutMs + lateWindowMs} ms`, attempts };
     }
     if (signal.aborted && signal.reason === CLIENT_CLOSED) {
       return { outcome: failed('factory_error', elapsed(startedAt)), factoryHealthy: false, detail: 'factory client closed', attempts };
@@ -213,12 +242,28 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
     }
 
     const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(DEADLINE), timeoutMs);
+    let timedOut = false;
+    let deadline: NodeJS.Timeout | undefined;
+    const deadlineReached = new Promise<typeof DEADLINE>((resolve) => {
+      deadline = setTimeout(() => {
+        timedOut = true;
+        resolve(DEADLINE);
+      }, timeoutMs);
+    });
     inFlight.add(controller);
     try {
-      const result = await callFactory(request, controller.signal, startedAt).catch(
+      const call = callFactory(request, controller.signal, startedAt, () => timedOut).catch(
         (error: unknown): CallResult => transportFailure(error, controller.signal, startedAt),
       );
+      const first = await Promise.race([call, deadlineReached]);
+      let result: CallResult;
+      if (first !== DEADLINE) result = first;
+      else if (keepForLateAnswer(request, controller, call)) {
+        result = { outcome: failed('timeout', elapsed(startedAt)), factoryHealthy: false, detail: `no answer within ${timeoutMs} ms (late answer awaited)`, attempts: 1 };
+      } else {
+        controller.abort(DEADLINE);
+        result = await call;
+      }
       record(request, result);
       if (span) {
         span.setAttributes({
@@ -233,6 +278,40 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
       clearTimeout(deadline);
       inFlight.delete(controller);
     }
+  }
+
+  /**
+   * Leaves a timed-out call open for its late answer (bounded in time and in number). The order's outcome is
+   * already `timeout` and stays so; the answer only tells on-call what the factory did (and how to end its chaos).
+   */
+  function keepForLateAnswer(request: FactoryOrderRequest, controller: AbortController, call: Promise<CallResult>): boolean {
+    if (closed || lateWindowMs <= 0 || lateCalls.size >= lateMaxOpen) return false;
+    lateCalls.add(controller);
+    const window = setTimeout(() => controller.abort(LATE_DEADLINE), lateWindowMs);
+    void call
+      .then((late) => lateAnswered(request, late))
+      .catch((error: unknown) => logger.error({ type: 'factory', event: 'late_answer', orderId: request.order.id, err: error }, 'handling the factory late answer failed'))
+      .finally(() => {
+        clearTimeout(window);
+        lateCalls.delete(controller);
+      });
+    return true;
+  }
+
+  async function lateAnswered(request: FactoryOrderRequest, late: CallResult): Promise<void> {
+    const orderId = request.order.id;
+    if (late.status === undefined) {
+      logger.info({ type: 'factory', event: 'late_answer_none', orderId, detail: redactReportUrl(redactSecret(late.detail, apiKey)) }, 'no late factory answer');
+      return;
+    }
+    const reportUrl = late.outcome.reportUrl;
+    const pizzaMade = late.jwtReturned === true;
+    if (reportUrl) activeReportUrl = redactReportUrl(reportUrl);
+    logger.warn(
+      { type: 'factory', event: 'late_answer', method: 'POST', url: orderUrl.pathname, status: late.status, pizzaMade, latencyMs: late.outcome.latencyMs, reportUrl: reportUrl ? redactReportUrl(reportUrl) : undefined, orderId },
+      pizzaMade ? 'factory answered after the order failed timeout, with a pizza' : 'factory answered after the order failed timeout',
+    );
+    await onLateAnswer?.({ orderId, status: late.status, pizzaMade, ...definedOnly({ reportUrl }) });
   }
 
   return {
@@ -268,6 +347,7 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
     async close() {
       closed = true;
       for (const controller of inFlight) controller.abort(CLIENT_CLOSED);
+      for (const controller of lateCalls) controller.abort(CLIENT_CLOSED);
       transport.close();
     },
   };

@@ -229,6 +229,15 @@ export async function markFailed(
     .execute();
 }
 
+/**
+ * Stores the report URL of the factory's late answer on the order that already failed (timeout). Only a failed
+ * order: one retried meanwhile (pending) or fulfilled is left alone. False when no row was changed.
+ */
+export async function attachLateReportUrl(db: Db, id: number, reportUrl: string, now: number): Promise<boolean> {
+  const result = await db.updateTable('orders').set({ report_url: reportUrl.slice(0, 2000), updated_at: now }).where('id', '=', id).where('status', '=', 'failed').executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 /** Claims a failed order for a retry; false when another request got it first or it is not failed. */
 export async function claimForRetry(db: Db, id: number, now: number): Promise<boolean> {
   const result = await db.updateTable('orders').set({ status: 'pending', updated_at: now }).where('id', '=', id).where('status', '=', 'failed').executeTakeFirst();

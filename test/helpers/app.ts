@@ -7,6 +7,7 @@ import { type Config, loadConfig } from '../../src/config';
 import type { AppContext } from '../../src/context';
 import { issueToken } from '../../src/auth/authService';
 import { createFactoryClient } from '../../src/factory/client';
+import { createLateAnswerRecorder } from '../../src/orders/lateAnswers';
 import { startFactorySimulator, type RunningFactorySimulator } from '../../src/factory/simulator';
 import type { FactoryClient } from '../../src/factory/types';
 import { seedMenu } from '../../src/seed';
@@ -42,6 +43,8 @@ export interface TestAppOptions {
   /** Reuse a running factory simulator. */
   simulator?: RunningFactorySimulator;
   factoryTimeoutMs?: number;
+  /** FACTORY_LATE_ANSWER_MS; 0 (abort at the timeout) unless a test opts in, so no late answer lands in another test. */
+  factoryLateAnswerMs?: number;
   circuitThreshold?: number;
   circuitCooldownMs?: number;
   rateLimits?: RateLimitStore;
@@ -64,6 +67,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: 'info',
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
     FACTORY_TIMEOUT_MS: String(options.factoryTimeoutMs ?? 5000),
+    FACTORY_LATE_ANSWER_MS: String(options.factoryLateAnswerMs ?? 0),
     FACTORY_CIRCUIT_THRESHOLD: String(options.circuitThreshold ?? 1000),
     FACTORY_CIRCUIT_COOLDOWN_MS: String(options.circuitCooldownMs ?? 30000),
     ...options.env,
@@ -82,14 +86,17 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (options.seedMenu !== false) await seedMenu(database.db);
   const ownSimulator = !options.simulator;
   const simulator = options.simulator ?? (await startFactorySimulator({ apiKey: FACTORY_API_KEY, adminKey: FACTORY_ADMIN_KEY, port: 0, oven: { fullDelayMs: 200 }, throttleDelayMs: 15000 }));
+  const lateAnswers = createLateAnswerRecorder();
   const factory = createFactoryClient({
     url: simulator.url,
     apiKey: FACTORY_API_KEY,
     timeoutMs: config.factory.timeoutMs,
     circuit: { failureThreshold: config.factory.circuitThreshold, cooldownMs: config.factory.circuitCooldownMs },
+    lateAnswer: { windowMs: config.factory.lateAnswerMs, onAnswer: (answer) => lateAnswers.onAnswer(answer) },
     logger,
   });
   const { app, ctx } = createApp({ config, database, logger, metrics, factory, factoryPublicUrl: simulator.url, rateLimits: options.rateLimits });
+  lateAnswers.bind(ctx);
   return {
     app,
     http: supertest.agent(app),

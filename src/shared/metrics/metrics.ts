@@ -96,6 +96,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         if (hooks.circuitState) this.set(hooks.circuitState());
       },
     }),
+    factoryLateAnswers: new Counter({
+      name: 'pizza_factory_late_answers_total',
+      help: 'Factory answers that arrived after their order had failed timeout, by whether a pizza JWT came back',
+      labelNames: ['pizza'] as const,
+      registers,
+    }),
     ordersPending: new Gauge({
       name: 'pizza_orders_pending',
       help: 'Orders written as pending whose factory call has not finished in this process',
@@ -207,6 +213,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     metrics.telemetryPushFailures.inc({ sink }, 0);
     for (const outcome of ['success', 'failure']) metrics.telemetryPushes.inc({ sink, outcome }, 0);
   }
+  for (const pizza of ['made', 'none']) metrics.factoryLateAnswers.inc({ pizza }, 0);
   metrics.logLinesDropped.inc(0);
   metrics.untrustedForwarded.inc(0);
   for (const reason of ['queue_full', 'export_failed']) metrics.traceSpansDropped.inc({ reason }, 0);
