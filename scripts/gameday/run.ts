@@ -73,8 +73,6 @@ export interface GamedaySummary {
   timeToResolveMs?: number;
   orders: { ok: number; failed: number; byReason: Record<string, number>; okDuringWarmup: number; okAfterFix: number; failedAfterFix: number };
   reportUrlFoundVia: string[];
-  /** Throttle: no failed order carried a report URL (the client timed out first), so the vendor ended the chaos. */
-  noReportUrl?: boolean;
   timeline: { t: number; text: string }[];
   scaledRule?: { for: string; keepFiringFor: string; groupInterval: string };
 }
@@ -179,14 +177,13 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
   let fixAt: number | undefined;
   let resolvedAt: number | undefined;
   let firstOkAfterFixAt: number | undefined;
-  let noReportUrl = false;
   let okAtFix = 0;
   let failedAtFix = 0;
   let okDuringWarmup = 0;
   const reportUrlFoundVia: string[] = [];
   let scaledRule: GamedaySummary['scaledRule'];
   let naiveLoaded = false;
-  let lastLogReport: { time?: string; msg?: string; reason?: string; status?: number; reportUrl?: string; orderId?: number } | undefined;
+  let lastLogReport: { time?: string; msg?: string; event?: string; reason?: string; status?: number; reportUrl?: string; orderId?: number } | undefined;
 
   try {
     // ---- The pager: a webhook receiver that records every notification -------------------------------
@@ -249,7 +246,8 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
         if (line.includes('"reportUrl"')) {
           try {
             const parsed = JSON.parse(line) as NonNullable<typeof lastLogReport> & { type?: string; outcome?: string };
-            if (parsed.type === 'factory' && parsed.outcome === 'failed' && parsed.reportUrl) lastLogReport = parsed;
+            // Throttle: the report URL comes with the factory's late answer, after the order failed `timeout`.
+            if (parsed.type === 'factory' && (parsed.outcome === 'failed' || parsed.event === 'late_answer') && parsed.reportUrl) lastLogReport = parsed;
           } catch {
             // not JSON: ignore
           }
@@ -264,6 +262,7 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
         FACTORY_PORT: '0',
         FACTORY_API_KEY: factoryApiKey,
         FACTORY_ADMIN_KEY: adminKey,
+        // FACTORY_LATE_ANSWER_MS keeps its production 45 s: past any scaled hold, so the late answers bring the report URL.
         ...(plan.scenario === 'throttle' ? { FACTORY_TIMEOUT_MS: String(throttleTiming(plan).timeoutMs) } : {}),
         FACTORY_CIRCUIT_COOLDOWN_MS: String(plan.circuitCooldownMs),
         DATA_DIR: dir,
@@ -456,16 +455,14 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
         event(`on-call: GET /api/order/factory → circuit ${factoryView.body.circuit}, last error ${factoryView.body.lastError?.reason ?? '-'}, activeReportUrl ${factoryView.body.activeReportUrl ?? '-'}`);
       }
       if (lastLogReport?.reportUrl) {
-        reportUrlFoundVia.push('log line {type:"factory", outcome:"failed", reportUrl}');
-        event(`on-call: the log line says the same: ${JSON.stringify({ time: lastLogReport.time, type: 'factory', msg: lastLogReport.msg, orderId: lastLogReport.orderId, reason: lastLogReport.reason, reportUrl: lastLogReport.reportUrl })}`);
+        const late = lastLogReport.event === 'late_answer';
+        reportUrlFoundVia.push(late ? 'log line {type:"factory", event:"late_answer", reportUrl}' : 'log line {type:"factory", outcome:"failed", reportUrl}');
+        event(`on-call: the log line says the same: ${JSON.stringify({ time: lastLogReport.time, type: 'factory', msg: lastLogReport.msg, orderId: lastLogReport.orderId, ...(late ? { event: 'late_answer' } : { reason: lastLogReport.reason }), reportUrl: lastLogReport.reportUrl })}`);
       }
       if (!withUrl) {
-        // The factory puts the report URL in its answer; a call the client gave up on never brings it back.
+        // Throttle included: its timed-out calls stay open for the factory's late answer, which brings the URL.
         await fetch(`${simulatorUrl}/api/chaos`, { method: 'DELETE', headers: { Authorization: `Bearer ${adminKey}` }, signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
-        if (plan.scenario !== 'throttle') throw new Error('on-call found no failed order with a reportUrl in GET /api/order/failures; chaos ended through the factory admin API instead');
-        fixAt = Date.now();
-        noReportUrl = true;
-        event(`on-call: no failed order carries a report URL (every throttled call timed out before the factory answered): the factory vendor ends the chaos (DELETE /api/chaos on the simulator)`, fixAt);
+        throw new Error('on-call found no failed order with a reportUrl in GET /api/order/failures; chaos ended through the factory admin API instead');
       } else {
         const report = await api.call<{ message?: string; factoryStatus?: number }>('POST', '/api/order/factory/report', { token: adminToken });
         if (report.status !== 200) throw new Error(`POST /api/order/factory/report answered ${report.status}: ${JSON.stringify(report.body)}`);
@@ -676,7 +673,6 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
     timeToResolveMs: resolvedAt !== undefined && fixAt !== undefined ? resolvedAt - fixAt : undefined,
     orders: { ok: stats.ok, failed: stats.failed, byReason: stats.byReason, okDuringWarmup, okAfterFix: stats.ok - okAtFix, failedAfterFix: stats.failed - failedAtFix },
     reportUrlFoundVia,
-    noReportUrl,
     timeline: timeline.map(({ t, text }) => ({ t, text: text.replace(/\x1b\[[0-9;]*m/g, '') })), // eslint-disable-line no-control-regex
     scaledRule,
   };
@@ -789,7 +785,7 @@ export function printSummary(summary: GamedaySummary, plan: Plan, display: Displ
   const reasons = Object.entries(summary.orders.byReason).map(([r, n]) => `${r} ${n}`).join(', ');
   const afterFix = summary.timeline.some((e) => e.text.startsWith('on-call:')) ? `, ${summary.orders.okAfterFix} ok / ${summary.orders.failedAfterFix} failed after the fix` : '';
   display.line(`  orders: ${summary.orders.ok} ok, ${summary.orders.failed} failed${reasons ? ` (${reasons})` : ''}; ${summary.orders.okDuringWarmup} ok in the warm-up${afterFix}`);
-  if (summary.reportUrlFoundVia.length || summary.noReportUrl) display.line(`  report URL found via: ${summary.reportUrlFoundVia.join('; ') || 'nothing (no failed order carried one)'}`);
+  if (summary.reportUrlFoundVia.length) display.line(`  report URL found via: ${summary.reportUrlFoundVia.join('; ')}`);
   display.line(`  checks:`);
   for (const k of summary.checks) display.line(`    ${k.pass ? c('green', 'ok  ') : c('red', 'FAIL')} ${k.name} — ${k.detail}`);
   if (summary.pass) display.line(c('green', `  PASS: ${VERDICT[summary.scenario] ?? summary.scenario}`));

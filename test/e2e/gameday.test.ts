@@ -148,6 +148,8 @@ describe('game day: the pager path through a real Alertmanager', () => {
     const { summary } = await runScenario('throttle', 3 * 60_000);
     expect(summary.pass).toBe(true);
     expect(summary.orders.byReason.timeout).toBeGreaterThan(0);
+    // The factory's late answers carry the report URL: on-call ends the chaos with the admin action.
+    expect(summary.reportUrlFoundVia).toContain('GET /api/order/failures');
     expectOnePageOneResolve(summary, 'PizzaPurchaseFailures');
     expectQuiet(summary, 'PizzaFactoryCircuitOpen');
     expectQuiet(summary, 'PizzaFactoryLatencyHigh');
