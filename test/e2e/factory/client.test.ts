@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { createFactoryClient } from '../../../src/factory/client';
+import { createFactoryClient, type LateFactoryAnswer } from '../../../src/factory/client';
 import type { FactoryClient } from '../../../src/factory/types';
 import { buildOrderRequest, closedPort, createLogCapture, expectDinerSafe, manualClock, startTestFactory, type TestFactory } from './support';
 
@@ -129,6 +129,29 @@ describe('factory client against the simulator', () => {
     expect(elapsedMs).toBeGreaterThanOrEqual(290);
     expect(elapsedMs).toBeLessThan(1000);
     expect(factory.simulator.stats().orderRequests).toBe(1); // a timeout is never retried
+  });
+
+  test('when the factory answers after the timeout, then the outcome stays timeout, the late answer is reported once per kept call (up to the cap) and nothing is re-sent', async () => {
+    await client.close();
+    const answers: LateFactoryAnswer[] = [];
+    client = createFactoryClient({ url: factory.url, apiKey: factory.apiKey, timeoutMs: 300, logger: logs.logger, lateAnswer: { windowMs: 5000, maxOpen: 1, onAnswer: (answer) => void answers.push(answer) } });
+    await factory.admin('PUT', '/api/chaos/throttle', { delayMs: 1500 });
+    const kept = buildOrderRequest();
+    const beyondCap = buildOrderRequest();
+
+    const startedAt = performance.now();
+    const outcomes = await Promise.all([client.createPizza(kept), client.createPizza(beyondCap)]);
+    expect(performance.now() - startedAt).toBeLessThan(1000);
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ kind: 'failed', reason: 'timeout' });
+    expect(client.state().activeReportUrl).toBeNull();
+
+    for (const until = Date.now() + 5000; answers.length === 0 && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answers).toEqual([{ orderId: kept.order.id, status: 200, pizzaMade: true, reportUrl: expect.stringContaining(factory.apiKey) }]);
+    expect(client.state().activeReportUrl).toMatch(/\/api\/support\/\[REDACTED\]\/report\/[0-9a-f]+$/);
+    const late = logs.lines().filter((line) => line.event === 'late_answer');
+    expect(late).toEqual([expect.objectContaining({ type: 'factory', orderId: kept.order.id, status: 200, pizzaMade: true, reportUrl: expect.stringContaining('[REDACTED]') })]);
+    expect(logs.text()).not.toContain(factory.apiKey);
+    expect(factory.simulator.stats().orderRequests).toBe(2);
   });
 
   test('when the throttle is shorter than the timeout, then the pizza is fulfilled and still carries the report URL', async () => {
