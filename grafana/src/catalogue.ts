@@ -32,6 +32,7 @@ export const SERVICE_METRICS: Readonly<Record<string, MetricSpec>> = {
   http_suspicious_requests_total: counter('category'),
   rate_limited_requests_total: counter('limiter'),
   http_untrusted_forwarded_requests_total: counter(),
+  rate_limit_store_degraded: gauge(),
   db_up: gauge(),
   db_pool_connections: gauge('state'),
   system_cpu_percent: gauge(),
@@ -39,6 +40,7 @@ export const SERVICE_METRICS: Readonly<Record<string, MetricSpec>> = {
   telemetry_push_total: counter('sink', 'outcome'),
   telemetry_push_failures_total: counter('sink'),
   log_lines_dropped_total: counter(),
+  trace_spans_dropped_total: counter('reason'),
 };
 
 /** prom-client's collectDefaultMetrics() (v15) on Linux. */

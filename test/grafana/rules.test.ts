@@ -38,8 +38,12 @@ const REQUIRED_ALERTS = [
   'ScannerProbesDetected',
   'LoginFailureBurst',
   'RateLimitingActive',
+  'ProxyNotTrusted',
+  'RateLimitStoreDegraded',
   'TelemetryAbsent',
   'DatabaseNotReady',
+  'LogShippingFailing',
+  'TraceExportFailing',
 ];
 
 describe('alert rule files (grafana/alerts/*.yml)', () => {

@@ -12,6 +12,7 @@ export const AUTH_SECURITY_PANELS = {
   probes: 11,
   securityLogs: 13,
   untrustedForwarded: 17,
+  rateLimitStore: 18,
 } as const;
 
 const rate = (selector: string) => `rate(${selector}[$__rate_interval])`;
@@ -117,6 +118,17 @@ export function buildAuthSecurity(): JsonObject {
           { expr: `sum(${rate(sel('http_requests_total'))}) * 60`, legend: 'all requests' },
         ],
         unit: 'reqpm',
+      }),
+      timeseries({
+        id: AUTH_SECURITY_PANELS.rateLimitStore,
+        title: 'Rate-limit store (Redis) degraded, per instance',
+        description:
+          '1 while an instance cannot reach Redis: the general limit fails open and login limits count per instance. ' +
+          'RateLimitStoreDegraded fires after 5 minutes at 1.',
+        queries: [{ expr: `max by (instance) (${sel('rate_limit_store_degraded')})`, legend: '{{instance}}' }],
+        min: 0,
+        max: 1,
+        drawStyle: 'bars',
       }),
       logs({ id: AUTH_SECURITY_PANELS.securityLogs, title: 'Security log (probes, auth failure bursts, rate limits)', expr: logStream('type="security"') }),
     ],

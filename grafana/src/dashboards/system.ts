@@ -10,6 +10,7 @@ export const SYSTEM_PANELS = {
   telemetryAge: 3,
   dbUp: 11,
   telemetryFailures: 15,
+  traceSpansDropped: 20,
 } as const;
 
 const rate = (selector: string) => `rate(${selector}[$__rate_interval])`;
@@ -136,6 +137,16 @@ export function buildSystem(): JsonObject {
           { expr: `sum by (sink) (${rate(sel('telemetry_push_failures_total'))}) * 60`, legend: 'failed {{sink}} pushes' },
           { expr: `sum(${rate(sel('log_lines_dropped_total'))}) * 60`, legend: 'log lines dropped' },
         ],
+      }),
+      timeseries({
+        id: SYSTEM_PANELS.traceSpansDropped,
+        title: 'Trace spans dropped per minute by reason',
+        description:
+          'Spans that never reach the OTLP collector: export_failed (collector down, slow or refusing) or queue_full (more spans than ' +
+          'OTEL_BSP_MAX_QUEUE_SIZE waiting). TraceExportFailing fires when spans are dropped in 3 of 10 minutes.',
+        queries: [{ expr: `sum by (reason) (${rate(sel('trace_spans_dropped_total'))}) * 60`, legend: '{{reason}}' }],
+        drawStyle: 'bars',
+        w: 24,
       }),
       timeseries({
         id: 16,

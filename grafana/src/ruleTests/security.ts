@@ -1,8 +1,15 @@
-// Security tickets: scanner probes by category, login failure bursts, rate limiting, an undeclared proxy.
+// Security tickets: scanner probes by category, login failure bursts, rate limiting, an undeclared proxy,
+// the rate-limit store (Redis) out of reach.
 
-import { LOGIN_FAILURE_BURST, PROXY_NOT_TRUSTED, RATE_LIMITING_ACTIVE, SCANNER_PROBES_DETECTED } from '../rules/definitions';
+import {
+  LOGIN_FAILURE_BURST,
+  PROXY_NOT_TRUSTED,
+  RATE_LIMIT_STORE_DEGRADED,
+  RATE_LIMITING_ACTIVE,
+  SCANNER_PROBES_DETECTED,
+} from '../rules/definitions';
 import { expectFiring, RuleTestFile, Scenario } from './model';
-import { counter, minutes, onTheMinute, serviceLabels, Series, within } from './series';
+import { counter, gauge, INSTANCE_A, INSTANCE_B, minutes, onTheMinute, serviceLabels, Series, within } from './series';
 
 const CATEGORIES = ['dotenv', 'git', 'wordpress', 'php', 'admin', 'other'] as const;
 const source = serviceLabels().source;
@@ -115,9 +122,55 @@ export const LITTLE_FORWARDED_TRAFFIC: Scenario = {
   quiet: [PROXY_NOT_TRUSTED.alert],
 };
 
+function storeDegraded(total: number, degradedA: (t: number) => boolean, degradedB: (t: number) => boolean): Series[] {
+  return [
+    { name: 'rate_limit_store_degraded', labels: serviceLabels(INSTANCE_A), values: gauge(total, (t) => (degradedA(t) ? 1 : 0)) },
+    { name: 'rate_limit_store_degraded', labels: serviceLabels(INSTANCE_B), values: gauge(total, (t) => (degradedB(t) ? 1 : 0)) },
+  ];
+}
+
+/**
+ * Instance A cannot reach Redis from minute 10 to 20: pending at 11, ticket at 16 (for 5m), back at 20:30 →
+ * keep_firing_for 5m → through 25. Instance B hangs on Redis for 2 minutes at 30: pending only. From 40 to 50
+ * both instances are cut off: one ticket for the source, counting 2 instances.
+ */
+export const REDIS_UNREACHABLE: Scenario = {
+  name: 'Redis unreachable for 10 minutes (one ticket), a 2-minute hang (none), both instances cut off (one ticket)',
+  minutes: 60,
+  series: storeDegraded(
+    60,
+    (t) => within(t, 10, 20) || within(t, 40, 50),
+    (t) => within(t, 30, 32) || within(t, 40, 50),
+  ),
+  expectations: [expectFiring(RATE_LIMIT_STORE_DEGRADED, { source }, [[16, 25], [46, 55]], { 16: '1', 46: '2' })],
+};
+
+/** Redis restarts: a quick one seen by A at 5, a slow one (4 minutes, a large data set to load) by both at 15: no ticket. */
+export const REDIS_RESTARTS: Scenario = {
+  name: 'Redis restarts, one of them taking 4 minutes: no ticket',
+  minutes: 30,
+  series: storeDegraded(
+    30,
+    (t) => within(t, 5, 5.5) || within(t, 15, 19),
+    (t) => within(t, 15, 19),
+  ),
+  expectations: [],
+  quiet: [RATE_LIMIT_STORE_DEGRADED.alert],
+};
+
 export const SECURITY_TEST_FILE: RuleTestFile = {
   path: 'grafana/alerts/tests/security.test.yml',
   ruleFiles: ['../security.yml'],
-  header: 'Security tickets: scanner probes by category, login failure bursts, rate limiting, an undeclared proxy.',
-  scenarios: [SCANNER, CREDENTIAL_STUFFING, LOGIN_LIMITER, BACKGROUND_NOISE, UNDECLARED_PROXY, FORWARDING_CLIENTS, LITTLE_FORWARDED_TRAFFIC],
+  header: 'Security tickets: scanner probes by category, login failure bursts, rate limiting, an undeclared proxy, the rate-limit store.',
+  scenarios: [
+    SCANNER,
+    CREDENTIAL_STUFFING,
+    LOGIN_LIMITER,
+    BACKGROUND_NOISE,
+    UNDECLARED_PROXY,
+    FORWARDING_CLIENTS,
+    LITTLE_FORWARDED_TRAFFIC,
+    REDIS_UNREACHABLE,
+    REDIS_RESTARTS,
+  ],
 };

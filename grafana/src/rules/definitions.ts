@@ -318,10 +318,28 @@ export const PROXY_NOT_TRUSTED: AlertingRule = {
   conditionInWords: 'more than half of the requests in 10 min carried X-Forwarded-For while TRUST_PROXY is unset, with at least 100 requests; for 10 min',
 };
 
+export const RATE_LIMIT_STORE_DEGRADED: AlertingRule = {
+  alert: 'RateLimitStoreDegraded',
+  // ioredis reconnects within 2 s and a Redis restart takes well under a minute: `for: 5m` lets that blip
+  // pass. Counting instances (not max) puts how many are degraded in the ticket.
+  expr: 'count by (source) (rate_limit_store_degraded > 0)',
+  for: '5m',
+  keepFiringFor: '5m',
+  severity: 'ticket',
+  summary: 'The rate limiter cannot reach Redis: login limits are per instance',
+  description:
+    '{{ $value | humanize }} instance(s) of {{ $labels.source }} have not reached the rate-limit store (Redis) for 5 minutes: the general ' +
+    'per-IP limit fails open, and the login limits count in each instance\'s memory, so brute force is bounded per instance only.',
+  runbook: 'rate-limit-store-degraded',
+  dashboard: AUTH_SECURITY,
+  panelId: AUTH_SECURITY_PANELS.rateLimitStore,
+  conditionInWords: 'rate_limit_store_degraded is 1 on some instance; for 5 min; keep_firing_for 5 min',
+};
+
 const SECURITY_GROUP: RuleGroup = {
   name: 'jwt-pizza-service-security',
   interval: EVERY_MINUTE,
-  rules: [SCANNER_PROBES_DETECTED, LOGIN_FAILURE_BURST, RATE_LIMITING_ACTIVE, PROXY_NOT_TRUSTED],
+  rules: [SCANNER_PROBES_DETECTED, LOGIN_FAILURE_BURST, RATE_LIMITING_ACTIVE, PROXY_NOT_TRUSTED, RATE_LIMIT_STORE_DEGRADED],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -381,10 +399,29 @@ export const LOG_SHIPPING_FAILING: AlertingRule = {
   conditionInWords: 'at least 3 failed Loki pushes, or any dropped log line, in 10 min; for 2 min; keep_firing_for 10 min',
 };
 
+export const TRACE_EXPORT_FAILING: AlertingRule = {
+  alert: 'TraceExportFailing',
+  // Counts minutes with drops, not spans: one failed batch at a collector restart (up to a whole batch of
+  // spans, in one or two minutes) stays under 3, while a dead collector or a queue that overflows under
+  // load drops in most minutes, whatever the traffic.
+  expr: 'count_over_time((sum by (source) (increase(trace_spans_dropped_total[1m])) > 0)[10m:1m]) >= 3',
+  keepFiringFor: '5m',
+  severity: 'ticket',
+  summary: 'Trace spans are being dropped: traces in Tempo have gaps',
+  description:
+    'Spans were dropped (export failed or export queue full) in {{ $value | humanize }} of the last 10 minutes on {{ $labels.source }}: ' +
+    'the OTLP collector is down, slow or refusing, or the queue is too small for the load. Requests are not affected; ' +
+    'trace links from exemplars and logs may lead nowhere.',
+  runbook: 'trace-export-failing',
+  dashboard: SYSTEM,
+  panelId: SYSTEM_PANELS.traceSpansDropped,
+  conditionInWords: 'spans dropped (any reason) in at least 3 of the last 10 minutes; keep_firing_for 5 min',
+};
+
 const PLATFORM_GROUP: RuleGroup = {
   name: 'jwt-pizza-service-platform',
   interval: EVERY_MINUTE,
-  rules: [TELEMETRY_ABSENT, DATABASE_NOT_READY, LOG_SHIPPING_FAILING],
+  rules: [TELEMETRY_ABSENT, DATABASE_NOT_READY, LOG_SHIPPING_FAILING, TRACE_EXPORT_FAILING],
 };
 
 // ---------------------------------------------------------------------------------------------
