@@ -1,11 +1,11 @@
 // Debian's Alertmanager on loopback for the game day: our routing tree (grafana/alertmanager/alertmanager.yml,
 // rendered with loopback webhook URLs and time-scaled timing), fed by the game day's Prometheus.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, stopChild } from './prometheus';
+import { startReadyDaemon, stopChild } from './prometheus';
 
 export const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
 export const AMTOOL_BIN = process.env.AMTOOL_BIN ?? '/usr/bin/amtool';
@@ -50,69 +50,33 @@ export async function startAlertmanager(options: { dir: string; config: string; 
   await writeFile(configFile, options.config);
   await checkAlertmanagerConfig(configFile);
 
-  let lastError: unknown;
-  // The free port can be taken between probing and binding: retry on a fresh one.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(
-      ALERTMANAGER_BIN,
-      [
-        `--config.file=${configFile}`,
-        `--storage.path=${path.join(options.dir, `alertmanager-data-${attempt}`)}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        // One instance, no gossip: an empty address turns clustering off (and its settle wait).
-        '--cluster.listen-address=',
-        '--log.level=debug',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    options.onChild?.(child);
-    child.stdout!.pipe(log, { end: false });
-    child.stderr!.pipe(log, { end: false });
-    child.once('exit', () => log.end());
-    const logTail = () => {
-      try {
-        return readFileSync(logFile, 'utf8').slice(-4000);
-      } catch {
-        return '';
-      }
-    };
-
-    const deadline = Date.now() + 30_000;
-    let ready = false;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) break;
-      try {
-        if ((await fetch(`${baseUrl}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) {
-          ready = true;
-          break;
-        }
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!ready) {
-      lastError = new Error(`alertmanager did not become ready on port ${port}:\n${logTail()}`);
-      await stopChild(child);
-      continue;
-    }
-    return {
-      baseUrl,
-      target: `127.0.0.1:${port}`,
-      pid: child.pid!,
-      configFile,
-      logFile,
-      logTail,
-      async alerts() {
-        const response = await fetch(`${baseUrl}/api/v2/alerts`, { signal: AbortSignal.timeout(5000) });
-        if (!response.ok) throw new Error(`GET /api/v2/alerts answered ${response.status}`);
-        return (await response.json()) as AmAlert[];
-      },
-      stop: () => stopChild(child),
-    };
-  }
-  throw lastError;
+  const { baseUrl, port, child, logTail } = await startReadyDaemon({
+    name: 'alertmanager',
+    bin: ALERTMANAGER_BIN,
+    args: (port, attempt) => [
+      `--config.file=${configFile}`,
+      `--storage.path=${path.join(options.dir, `alertmanager-data-${attempt}`)}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      // One instance, no gossip: an empty address turns clustering off (and its settle wait).
+      '--cluster.listen-address=',
+      '--log.level=debug',
+    ],
+    logFile,
+    readyTimeoutMs: 30_000,
+    onChild: options.onChild,
+  });
+  return {
+    baseUrl,
+    target: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    configFile,
+    logFile,
+    logTail,
+    async alerts() {
+      const response = await fetch(`${baseUrl}/api/v2/alerts`, { signal: AbortSignal.timeout(5000) });
+      if (!response.ok) throw new Error(`GET /api/v2/alerts answered ${response.status}`);
+      return (await response.json()) as AmAlert[];
+    },
+    stop: () => stopChild(child),
+  };
 }

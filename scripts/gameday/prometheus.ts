@@ -76,6 +76,60 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+export interface ReadyDaemon {
+  port: number;
+  baseUrl: string;
+  child: ChildProcess;
+  logTail(): string;
+}
+
+/**
+ * Starts a Prometheus-family daemon (Prometheus, Alertmanager) on a free loopback port, its output appended to
+ * `logFile`, and waits for its `/-/ready`. The free port can be taken between probing and binding: up to three
+ * attempts, each on a fresh port (`args` gets the attempt number, e.g. for a fresh storage directory).
+ */
+export async function startReadyDaemon(options: {
+  name: string;
+  bin: string;
+  args: (port: number, attempt: number) => string[];
+  logFile: string;
+  readyTimeoutMs: number;
+  onChild?: (child: ChildProcess) => void;
+}): Promise<ReadyDaemon> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const log = createWriteStream(options.logFile, { flags: 'a' });
+    const child = spawn(options.bin, options.args(port, attempt), { stdio: ['ignore', 'pipe', 'pipe'] });
+    options.onChild?.(child);
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    child.once('exit', () => log.end());
+    const logTail = () => {
+      try {
+        return readFileSync(options.logFile, 'utf8').slice(-4000);
+      } catch {
+        return '';
+      }
+    };
+
+    const deadline = Date.now() + options.readyTimeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) break;
+      try {
+        if ((await fetch(`${baseUrl}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) return { port, baseUrl, child, logTail };
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    lastError = new Error(`${options.name} did not become ready on port ${port}:\n${logTail()}`);
+    await stopChild(child);
+  }
+  throw lastError;
+}
+
 async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
   const body = (await response.json()) as { status: string; data?: T; error?: string };
@@ -101,81 +155,44 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const logFile = path.join(options.dir, 'prometheus.log');
   await writeFile(configFile, configYaml(options.evaluationInterval, [], options.alertmanagerTarget));
 
-  let lastError: unknown;
-  // The free port can be taken between probing and binding: retry on a fresh one.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(
-      PROMETHEUS_BIN,
-      [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${path.join(options.dir, `prometheus-data-${attempt}`)}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-remote-write-receiver',
-        '--web.enable-lifecycle',
-        ...(options.resendDelay ? [`--rules.alert.resend-delay=${options.resendDelay}`] : []),
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    options.onChild?.(child);
-    child.stdout!.pipe(log, { end: false });
-    child.stderr!.pipe(log, { end: false });
-    child.once('exit', () => log.end());
-    const logTail = () => {
-      try {
-        return readFileSync(logFile, 'utf8').slice(-4000);
-      } catch {
-        return '';
-      }
-    };
-
-    const deadline = Date.now() + 60_000;
-    let ready = false;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) break;
-      try {
-        if ((await fetch(`${baseUrl}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) {
-          ready = true;
-          break;
-        }
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    if (!ready) {
-      lastError = new Error(`prometheus did not become ready on port ${port}:\n${logTail()}`);
-      await stopChild(child);
-      continue;
-    }
-
-    return {
-      baseUrl,
-      writeUrl: `${baseUrl}/api/v1/write`,
-      pid: child.pid!,
-      logFile,
-      logTail,
-      async query(promql) {
-        const data = await getJson<{ resultType: string; result: PromSample[] }>(`${baseUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-        // A scalar comes back as a bare [time, value]: shaped as one sample so callers read one form.
-        return data.resultType === 'scalar' ? [{ metric: {}, value: data.result as unknown as [number, string] }] : data.result;
-      },
-      async alerts() {
-        return (await getJson<{ alerts: PromAlert[] }>(`${baseUrl}/api/v1/alerts`)).alerts;
-      },
-      async rules() {
-        return (await getJson<{ groups: { name: string; file: string; interval: number; rules: PromRule[] }[] }>(`${baseUrl}/api/v1/rules`)).groups;
-      },
-      async loadRules(ruleFiles) {
-        await writeFile(configFile, configYaml(options.evaluationInterval, ruleFiles, options.alertmanagerTarget));
-        const response = await fetch(`${baseUrl}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(15_000) });
-        if (!response.ok) throw new Error(`prometheus refused the rule files: ${(await response.text()).trim()}`);
-      },
-      stop: () => stopChild(child),
-    };
-  }
-  throw lastError;
+  const { baseUrl, child, logTail } = await startReadyDaemon({
+    name: 'prometheus',
+    bin: PROMETHEUS_BIN,
+    args: (port, attempt) => [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${path.join(options.dir, `prometheus-data-${attempt}`)}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-remote-write-receiver',
+      '--web.enable-lifecycle',
+      ...(options.resendDelay ? [`--rules.alert.resend-delay=${options.resendDelay}`] : []),
+      '--log.level=warn',
+    ],
+    logFile,
+    readyTimeoutMs: 60_000,
+    onChild: options.onChild,
+  });
+  return {
+    baseUrl,
+    writeUrl: `${baseUrl}/api/v1/write`,
+    pid: child.pid!,
+    logFile,
+    logTail,
+    async query(promql) {
+      const data = await getJson<{ resultType: string; result: PromSample[] }>(`${baseUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+      // A scalar comes back as a bare [time, value]: shaped as one sample so callers read one form.
+      return data.resultType === 'scalar' ? [{ metric: {}, value: data.result as unknown as [number, string] }] : data.result;
+    },
+    async alerts() {
+      return (await getJson<{ alerts: PromAlert[] }>(`${baseUrl}/api/v1/alerts`)).alerts;
+    },
+    async rules() {
+      return (await getJson<{ groups: { name: string; file: string; interval: number; rules: PromRule[] }[] }>(`${baseUrl}/api/v1/rules`)).groups;
+    },
+    async loadRules(ruleFiles) {
+      await writeFile(configFile, configYaml(options.evaluationInterval, ruleFiles, options.alertmanagerTarget));
+      const response = await fetch(`${baseUrl}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(15_000) });
+      if (!response.ok) throw new Error(`prometheus refused the rule files: ${(await response.text()).trim()}`);
+    },
+    stop: () => stopChild(child),
+  };
 }
