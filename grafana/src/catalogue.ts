@@ -26,6 +26,7 @@ export const SERVICE_METRICS: Readonly<Record<string, MetricSpec>> = {
   pizza_revenue_btc_total: counter(),
   pizza_factory_request_duration_seconds: histogram('outcome'),
   pizza_factory_circuit_state: gauge(),
+  pizza_factory_late_answers_total: counter('pizza'),
   pizza_orders_pending: gauge(),
   auth_attempts_total: counter('action', 'outcome'),
   active_users: gauge(),
