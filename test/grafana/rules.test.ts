@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { REPOSITORY_BLOB_URL, TEAM } from '../../grafana/src/catalogue';
 import { DASHBOARDS } from '../../grafana/src/dashboards';
 import { RULE_TEST_FILES } from '../../grafana/src/ruleTests';
+import { allAlerts } from '../../grafana/src/rules/definitions';
 import { parseYaml, YamlValue } from '../../grafana/src/yaml';
 import { loadDashboard, panelsOf, REPOSITORY_ROOT, ruleFiles } from './metricNames';
 
@@ -129,5 +130,22 @@ describe('alert rule files (grafana/alerts/*.yml)', () => {
     expect(rule.keep_firing_for).toMatch(/^[1-9][0-9]*m$/);
     expect(String(rule.expr)).toContain('source:pizza_purchases_failure:ratio10m > 0.05');
     expect(String(rule.expr)).toMatch(/increase10m\{outcome="failure"\} >= 2/);
+  });
+});
+
+describe('the alert catalogue sentence (conditionInWords, shown in docs/alerts.md and the README)', () => {
+  const inWords = (duration: string) => {
+    const match = /^(\d+)([smh])$/.exec(duration);
+    if (!match) throw new Error(`unexpected duration ${duration}`);
+    return `${match[1]} ${{ s: 's', m: 'min', h: 'h' }[match[2] as 's' | 'm' | 'h']}`;
+  };
+
+  test.each(allAlerts().map((rule) => [rule.alert, rule] as const))('%s states its for and keep_firing_for as the rule has them', (_name, rule) => {
+    const text = rule.conditionInWords;
+    if (rule.keepFiringFor) expect(text).toContain(`keep_firing_for ${inWords(rule.keepFiringFor)}`);
+    else expect(text).not.toContain('keep_firing_for');
+    const withoutKeep = text.replace(/keep_firing_for \d+ \w+/g, '');
+    if (rule.for) expect(withoutKeep).toMatch(new RegExp(`; for ${inWords(rule.for)}(;|$)`));
+    else expect(withoutKeep).not.toMatch(/; for \d/);
   });
 });

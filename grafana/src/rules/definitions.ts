@@ -128,7 +128,7 @@ export const PIZZA_FACTORY_CIRCUIT_OPEN: AlertingRule = {
   runbook: 'pizza-factory-circuit-open',
   dashboard: ORDERS_FACTORY,
   panelId: ORDERS_FACTORY_PANELS.circuitState,
-  conditionInWords: 'the circuit breaker was open and never closed during the last 2 min, on some instance; for 1 min',
+  conditionInWords: 'the circuit breaker was open and never closed during the last 2 min, on some instance; for 1 min; keep_firing_for 5 min',
 };
 
 const PIZZA_PURCHASES_GROUP: RuleGroup = {
@@ -191,7 +191,7 @@ export const HTTP_5XX_RATIO_HIGH: AlertingRule = {
   dashboard: SERVICE_OVERVIEW,
   panelId: SERVICE_OVERVIEW_PANELS.errorRatio,
   conditionInWords:
-    'more than 5% of requests answered 5xx over 5 min (at least 20 requests), not counting the 502/503/504 of failed purchases; for 3 min',
+    'more than 5% of requests answered 5xx over 5 min (at least 20 requests), not counting the 502/503/504 of failed purchases; for 3 min; keep_firing_for 5 min',
 };
 
 export const HTTP_LATENCY_P99_HIGH: AlertingRule = {
@@ -207,7 +207,7 @@ export const HTTP_LATENCY_P99_HIGH: AlertingRule = {
   runbook: 'http-latency-p99-high',
   dashboard: SERVICE_OVERVIEW,
   panelId: SERVICE_OVERVIEW_PANELS.latency,
-  conditionInWords: 'p99 request latency over 5 min above 1 s (POST /api/order and unmatched excluded, at least 20 requests); for 5 min',
+  conditionInWords: 'p99 request latency over 5 min above 1 s (POST /api/order and unmatched excluded, at least 20 requests); for 5 min; keep_firing_for 5 min',
 };
 
 const HTTP_GROUP: RuleGroup = {
