@@ -21,7 +21,7 @@ export const configKeys = {
   DATA_DIR: { schema: z.string().min(1), default: './data', doc: 'Where development keeps its generated JWT secret. (The default SQLite file is set by DATABASE_URL, not by this.)' },
   JWT_SECRET: { schema: optionalString, default: undefined, doc: 'HMAC secret for auth tokens (32+ characters). Required in production; generated once into DATA_DIR in development.' },
   JWT_TTL_SECONDS: { schema: int(60, 60 * 60 * 24 * 30), default: '86400', doc: 'Auth token and session lifetime in seconds.' },
-  BCRYPT_ROUNDS: { schema: int(4, 15), default: '10', doc: 'bcrypt cost. At least 10 outside tests.' },
+  BCRYPT_ROUNDS: { schema: int(4, 15), default: '10', doc: 'bcrypt cost (4–15). Production refuses less than 10.' },
   FACTORY_URL: { schema: optionalString.pipe(z.string().url().optional()), default: undefined, doc: 'Pizza factory base URL. Unset: an embedded factory simulator is started on FACTORY_PORT.' },
   FACTORY_API_KEY: { schema: optionalString, default: undefined, doc: 'Vendor API key for the factory. Required with FACTORY_URL in production; the embedded simulator makes one up in development.' },
   FACTORY_TIMEOUT_MS: { schema: int(100, 120000), default: '8000', doc: 'Factory call timeout (the factory\'s throttle chaos holds calls ~32 s).' },
