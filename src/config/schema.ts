@@ -53,7 +53,7 @@ export const configKeys = {
   METRICS_PORT: { schema: optionalString.pipe(z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535, 'must be a port number')).optional()), default: undefined, doc: 'When set, GET /metrics is served only on this separate port (on METRICS_HOST), not on PORT. Production needs this or METRICS_TOKEN.' },
   METRICS_HOST: { schema: z.string().min(1), default: '127.0.0.1', doc: 'Interface of the METRICS_PORT listener. Loopback by default; 0.0.0.0 in a container whose scraper is on another host of a private network.' },
   METRICS_SOURCE: { schema: z.string().min(1), default: 'jwt-pizza-service', doc: 'The `source` label on pushed metrics and `service` label on pushed logs.' },
-  INSTANCE_ID: { schema: optionalString, default: undefined, doc: 'The `instance` label on pushed metrics. Default: the host name (plus the pid in a cluster worker).' },
+  INSTANCE_ID: { schema: optionalString, default: undefined, doc: 'The `instance` label on pushed metrics. Default: the host name. A cluster worker appends :<pid> to either.' },
   METRICS_PUSH_URL: { schema: optionalString.pipe(z.string().url().optional()), default: undefined, doc: 'Prometheus remote_write URL (Grafana Cloud: https://.../api/prom/push). Unset: no metrics push.' },
   METRICS_PUSH_USER: { schema: optionalString, default: undefined, doc: 'Basic-auth user for METRICS_PUSH_URL (Grafana Cloud instance id).' },
   METRICS_PUSH_PASSWORD: { schema: optionalString, default: undefined, doc: 'Basic-auth password for METRICS_PUSH_URL (Grafana Cloud token).' },

@@ -15,7 +15,7 @@ export interface StartTelemetryOptions {
   metrics: Metrics;
   /** For the sinks' own health messages; can also be given to start() once the logger exists. */
   logger?: TelemetryLogger;
-  /** The `instance` label; default INSTANCE_ID, else the host name (plus the pid in a cluster worker). */
+  /** The `instance` label; default INSTANCE_ID, else the host name, plus the pid in a cluster worker. */
   instance?: string;
   systemMetricsIntervalMs?: number;
   fetchImpl?: FetchLike;
@@ -30,10 +30,13 @@ export interface Telemetry {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-export function defaultInstanceId(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.INSTANCE_ID?.trim()) return env.INSTANCE_ID.trim();
-  // Workers share a host name; without the pid their counters would overwrite each other's series.
-  return cluster.isWorker ? `${os.hostname()}:${process.pid}` : os.hostname();
+/**
+ * INSTANCE_ID, else the host name; in a cluster worker (`workerPid`) the pid is appended to either.
+ * Workers share both; without the pid each worker's counters would overwrite the others' series.
+ */
+export function defaultInstanceId(env: NodeJS.ProcessEnv = process.env, workerPid: number | undefined = cluster.isWorker ? process.pid : undefined): string {
+  const base = env.INSTANCE_ID?.trim() || os.hostname();
+  return workerPid === undefined ? base : `${base}:${workerPid}`;
 }
 
 export function startTelemetry(options: StartTelemetryOptions): Telemetry {

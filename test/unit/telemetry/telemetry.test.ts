@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { testConfig, type Config } from '../../../src/config';
 import { createLogger } from '../../../src/shared/logging/logger';
 import { createMetrics } from '../../../src/shared/metrics/metrics';
@@ -61,6 +62,13 @@ describe('startTelemetry', () => {
 
   test('the instance label is INSTANCE_ID when set, else the host name', () => {
     expect(defaultInstanceId({ INSTANCE_ID: ' pod-7 ' })).toBe('pod-7');
-    expect(defaultInstanceId({})).toMatch(/^[^\s]+$/);
+    expect(defaultInstanceId({})).toBe(hostname());
+    expect(defaultInstanceId({ INSTANCE_ID: '  ' })).toBe(hostname());
+  });
+
+  test('a cluster worker appends its pid, with or without INSTANCE_ID, so workers never share a series', () => {
+    expect(defaultInstanceId({ INSTANCE_ID: 'pod-7' }, 4242)).toBe('pod-7:4242');
+    expect(defaultInstanceId({}, 4242)).toBe(`${hostname()}:4242`);
+    expect(defaultInstanceId({ INSTANCE_ID: 'pod-7' }, 1)).not.toBe(defaultInstanceId({ INSTANCE_ID: 'pod-7' }, 2));
   });
 });
