@@ -1,12 +1,11 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
+/** A JWKS entry as the production factory publishes it: exactly kty, kid, n, e (no alg, no use). */
 export interface PublicJwk {
   kty: 'RSA';
+  kid: string;
   n: string;
   e: string;
-  kid: string;
-  alg: 'RS256';
-  use: 'sig';
 }
 
 export interface SigningKey {
@@ -39,7 +38,7 @@ function signingKeyFrom(privateKey: KeyObject): SigningKey {
   const { n, e } = publicKey.export({ format: 'jwk' });
   if (typeof n !== 'string' || typeof e !== 'string') throw new Error('the factory signing key must be an RSA key');
   const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
-  return { kid, privateKey, publicKey, publicJwk: { kty: 'RSA', n, e, kid, alg: 'RS256', use: 'sig' } };
+  return { kid, privateKey, publicKey, publicJwk: { kty: 'RSA', kid, n, e } };
 }
 
 /** The current signing key plus the previous ones, still published so pizzas signed before a rotation verify. */

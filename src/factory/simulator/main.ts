@@ -29,6 +29,7 @@ function loadSigningKey(file: string | undefined): SigningKey {
   return key;
 }
 
+// Extension: unset, CORS echoes any Origin as production does.
 function corsOriginsFromEnv(): ((origin: string) => boolean) | undefined {
   const list = process.env.FACTORY_CORS_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean);
   if (!list || list.length === 0) return undefined;
@@ -38,8 +39,8 @@ function corsOriginsFromEnv(): ((origin: string) => boolean) | undefined {
 async function main(): Promise<void> {
   const host = process.env.FACTORY_HOST ?? '127.0.0.1';
   const port = parsePort(process.env.FACTORY_PORT);
-  const publicUrlFromEnv = process.env.FACTORY_PUBLIC_URL?.replace(/\/$/, '');
-  let publicUrl = publicUrlFromEnv ?? '';
+  // Extension: unset, report URLs are production's https://<Host hostname>/api/support/<key>/report/<code>.
+  const publicUrl = process.env.FACTORY_PUBLIC_URL?.replace(/\/$/, '') || undefined;
 
   const running = await startFactorySimulator({
     host,
@@ -47,12 +48,11 @@ async function main(): Promise<void> {
     apiKey: requiredKey('FACTORY_API_KEY', 'dev-factory-key'),
     adminKey: requiredKey('FACTORY_ADMIN_KEY', 'dev-factory-admin-key'),
     signingKey: loadSigningKey(process.env.FACTORY_KEY_FILE),
-    publicUrl: () => publicUrl,
+    ...(publicUrl ? { publicUrl: () => publicUrl } : {}),
     corsOrigins: corsOriginsFromEnv(),
     logger,
   });
-  publicUrl = publicUrlFromEnv ?? running.url;
-  logger.info({ type: 'factory', event: 'listening', url: running.url, publicUrl, kids: running.simulator.jwks().keys.map((key) => key.kid) }, 'pizza factory simulator listening');
+  logger.info({ type: 'factory', event: 'listening', url: running.url, publicUrl: publicUrl ?? 'https://<Host>', kids: running.simulator.jwks().keys.map((key) => key.kid) }, 'pizza factory simulator listening');
 
   let stopping = false;
   const stop = (signal: string): void => {

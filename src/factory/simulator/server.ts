@@ -20,8 +20,8 @@ export interface RunningFactorySimulator {
 
 export async function startFactorySimulator(options: StartFactorySimulatorOptions): Promise<RunningFactorySimulator> {
   const { port = 0, host = '127.0.0.1', ...simulatorOptions } = options;
-  let url = '';
-  const simulator = createFactorySimulator({ ...simulatorOptions, publicUrl: simulatorOptions.publicUrl ?? (() => url) });
+  // No publicUrl default: report URLs are production's https://<Host hostname>/api/support/... form.
+  const simulator = createFactorySimulator(simulatorOptions);
   const server = http.createServer(simulator.app);
   const sockets = new Set<Socket>();
   let connectionsAccepted = 0;
@@ -39,7 +39,7 @@ export async function startFactorySimulator(options: StartFactorySimulatorOption
     });
   });
   const address = server.address() as AddressInfo;
-  url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
   return {
     url,

@@ -18,26 +18,36 @@ describe('factory simulator HTTP API', () => {
   const order = (body: unknown, key = apiKey) => request(simulator.app).post('/api/order').set('Authorization', `Bearer ${key}`).send(body as object);
   const admin = (test: request.Test, key = adminKey) => test.set('Authorization', `Bearer ${key}`);
 
-  test('when the vendor key is missing or wrong, then an order is refused with 401 JSON', async () => {
+  test('when the vendor key is missing or wrong, then an order is refused with 401 JSON; the Bearer prefix is optional', async () => {
     const missing = await request(simulator.app).post('/api/order').send(buildOrderRequest());
     const wrong = await order(buildOrderRequest(), 'wrong');
+    const bare = await request(simulator.app).post('/api/order').set('Authorization', apiKey).send(buildOrderRequest());
+    const lowerCase = await request(simulator.app).post('/api/order').set('Authorization', `bearer ${apiKey}`).send(buildOrderRequest());
 
-    expect([missing.status, missing.body]).toEqual([401, { message: 'unauthorized' }]);
-    expect([wrong.status, wrong.body]).toEqual([401, { message: 'unauthorized' }]);
+    expect([missing.status, missing.body]).toEqual([401, { message: 'invalid authentication' }]);
+    expect([wrong.status, wrong.body]).toEqual([401, { message: 'invalid authentication' }]);
+    expect(missing.headers['www-authenticate']).toBeUndefined();
+    expect([bare.status, lowerCase.status]).toEqual([200, 200]);
   });
 
-  test('when the body is invalid, then 400 names the bad field', async () => {
+  test('when the body is incomplete or malformed, then the answers are production\'s: 400 without diner or order, 500 without items or with bad JSON', async () => {
     const valid = buildOrderRequest();
 
-    const badPrice = await order({ ...valid, order: { ...valid.order, items: [{ menuId: 1, description: 'Veggie', price: 'free' }] } });
     const noDiner = await order({ order: valid.order });
-    const badJson = await request(simulator.app).post('/api/order').set('Authorization', `Bearer ${apiKey}`).set('content-type', 'application/json').send('{"diner":');
+    const noOrder = await order({ diner: valid.diner });
+    const noItems = await order({ diner: valid.diner, order: { id: valid.order.id } });
+    const badJson = await request(simulator.app).post('/api/order').set('content-type', 'application/json').send('{"diner":');
+    // Production validates nothing else: a price that is not a number still makes a pizza.
+    const badPrice = await order({ ...valid, order: { ...valid.order, items: [{ menuId: 1, description: 'Veggie', price: 'free' }] } });
 
-    expect(badPrice.status).toBe(400);
-    expect(badPrice.body.message).toMatch(/^invalid order\.items\.0\.price:/);
-    expect(noDiner.status).toBe(400);
-    expect(noDiner.body.message).toMatch(/^invalid diner:/);
-    expect([badJson.status, badJson.body]).toEqual([400, { message: 'invalid JSON body' }]);
+    expect([noDiner.status, noDiner.body]).toEqual([400, { message: 'Missing required parameters' }]);
+    expect([noOrder.status, noOrder.body]).toEqual([400, { message: 'Missing required parameters' }]);
+    expect([noItems.status, noItems.body]).toEqual([500, { message: "Cannot read properties of undefined (reading 'length')" }]);
+    // Malformed JSON is answered before authentication, with JSON.parse's own text and no CORS headers.
+    expect(badJson.status).toBe(500);
+    expect(badJson.body.message).toBe(jsonParseMessage('{"diner":'));
+    expect(badJson.headers['access-control-allow-origin']).toBeUndefined();
+    expect(badPrice.status).toBe(200);
   });
 
   test('when an order has ids as numeric strings, then the pizza echoes them as sent', async () => {
@@ -58,9 +68,9 @@ describe('factory simulator HTTP API', () => {
     const none = await order(buildOrderRequest({ items: [] }));
     const twenty = await order(buildOrderRequest({ items: Array.from({ length: 20 }, () => item) }));
 
-    expect([tooMany.status, tooMany.body]).toEqual([503, { message: 'The oven is full' }]);
+    expect([tooMany.status, tooMany.body]).toEqual([503, { message: 'Unable to satisfy pizza order. The oven is full.' }]);
     expect(elapsedMs).toBeGreaterThanOrEqual(45);
-    expect([none.status, none.body]).toEqual([503, { message: 'The oven is full' }]);
+    expect([none.status, none.body]).toEqual([503, { message: 'Unable to satisfy pizza order. The oven is full.' }]);
     expect(twenty.status).toBe(200);
   });
 
@@ -79,11 +89,26 @@ describe('factory simulator HTTP API', () => {
     expect([missing.status, missing.body]).toEqual([403, { message: 'invalid' }]);
   });
 
-  test('when the JWKS is requested, then it lists RS256 signing keys with kids and no private parts', async () => {
+  test('when the JWKS is requested, then it lists the keys as production does: kty, kid, n, e only', async () => {
     const response = await request(simulator.app).get('/.well-known/jwks.json');
 
     expect(response.status).toBe(200);
-    expect(response.body.keys).toEqual([{ kty: 'RSA', n: expect.any(String), e: 'AQAB', kid: expect.any(String), alg: 'RS256', use: 'sig' }]);
+    expect(response.body.keys).toEqual([{ kty: 'RSA', kid: expect.any(String), n: expect.any(String), e: 'AQAB' }]);
+    expect(Object.keys(response.body.keys[0])).toEqual(['kty', 'kid', 'n', 'e']);
+  });
+
+  test('when the keys are rotated (extension), then pizzas signed before and after both verify and both keys are published', async () => {
+    const before = await order(buildOrderRequest());
+    const newKid = simulator.rotateKeys();
+    const after = await order(buildOrderRequest());
+    const jwks = await request(simulator.app).get('/.well-known/jwks.json');
+    const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
+
+    expect(jwks.body.keys.map((key: { kid: string }) => key.kid)).toEqual([newKid, kidOf(before.body.jwt)]);
+    expect(kidOf(after.body.jwt)).toBe(newKid);
+    for (const token of [before.body.jwt, after.body.jwt]) {
+      expect((await request(simulator.app).post('/api/order/verify').send({ jwt: token })).body.message).toBe('valid');
+    }
   });
 
   test('when the docs, health or an unknown path are requested, then each answers JSON and the docs hold no secrets', async () => {
@@ -92,7 +117,9 @@ describe('factory simulator HTTP API', () => {
     const unknown = await request(simulator.app).get('/prod/.env');
 
     expect(docs.status).toBe(200);
-    expect(docs.body.endpoints).toContainEqual(expect.objectContaining({ method: 'PUT', path: '/api/chaos/:type' }));
+    expect(docs.body.message).toBe('welcome to JWT Pizza Factory');
+    expect(docs.body.endpoints).toContainEqual(expect.objectContaining({ method: 'PUT', path: '/api/chaos/:type', simulatorExtension: true }));
+    expect(docs.body.endpoints).toContainEqual(expect.objectContaining({ method: 'PUT', path: '/api/vendor/chaos/:type' }));
     expect(JSON.stringify(docs.body)).not.toContain(apiKey);
     expect(JSON.stringify(docs.body)).not.toContain(adminKey);
     expect([health.status, health.body]).toEqual([200, { status: 'ok' }]);
@@ -142,19 +169,21 @@ describe('factory simulator HTTP API', () => {
     const reportUrl = new URL(failed.body.reportUrl as string);
     const fixCode = simulator.chaos.current()!.fixCode;
 
+    // publicUrl (extension) replaces production's https://<Host hostname> base.
     expect([failed.status, failed.body]).toEqual([500, { message: 'chaos monkey', reportUrl: `http://factory.test/api/support/${apiKey}/report/${fixCode}` }]);
     const wrongKey = await request(simulator.app).get(`/api/support/wrong/report/${fixCode}`);
     const wrongCode = await request(simulator.app).get(`/api/support/${apiKey}/report/not-the-code`);
-    expect([wrongKey.status, wrongKey.body]).toEqual([401, { message: 'unauthorized' }]);
-    expect(wrongCode.status).toBe(404);
-    expect(wrongCode.body).toEqual({ message: 'unknown report' });
+    const post = await request(simulator.app).post(reportUrl.pathname);
+    expect([wrongKey.status, wrongKey.body]).toEqual([200, { message: 'No chaos currently executing' }]);
+    expect([wrongCode.status, wrongCode.body]).toEqual([400, { message: 'Problem unresolved' }]);
+    expect([post.status, post.body]).toEqual([404, { message: 'unknown endpoint' }]);
     expect(simulator.chaos.current()).not.toBeNull();
 
     const resolved = await request(simulator.app).get(reportUrl.pathname);
     const again = await request(simulator.app).get(reportUrl.pathname);
 
-    expect([resolved.status, resolved.body]).toEqual([200, { message: 'Chaos resolved' }]);
-    expect([again.status, again.body]).toEqual([200, { message: 'No chaos active' }]);
+    expect([resolved.status, resolved.body]).toEqual([200, { message: 'Problem resolved. Pizza is back on the menu!' }]);
+    expect([again.status, again.body]).toEqual([200, { message: 'No chaos currently executing' }]);
     expect((await order(buildOrderRequest())).status).toBe(200);
     expect(logs.lines().map((line) => line.event)).toEqual(expect.arrayContaining(['activated', 'strike', 'resolved']));
     expect(logs.text()).not.toContain(apiKey);
@@ -168,7 +197,7 @@ describe('factory simulator HTTP API', () => {
     const stale = await request(simulator.app).get(`/api/support/${apiKey}/report/${first.fixCode}`);
 
     expect(second.fixCode).not.toBe(first.fixCode);
-    expect(stale.status).toBe(404);
+    expect([stale.status, stale.body]).toEqual([400, { message: 'Problem unresolved' }]);
   });
 
   test('when chaos starts later, then orders before the start are served normally', async () => {
@@ -185,21 +214,55 @@ describe('factory simulator HTTP API', () => {
     expect(after.status).toBe(500);
   });
 
-  test('when chaos badjwt strikes, then the JWT has the current kid but the factory itself calls it invalid', async () => {
+  test('when chaos badjwt strikes, then every order gets the same string that is no JWS, and the factory itself calls it invalid', async () => {
     await admin(request(simulator.app).put('/api/chaos/badjwt'));
 
-    const response = await order(buildOrderRequest());
-    const verified = await request(simulator.app).post('/api/order/verify').send({ jwt: response.body.jwt });
-    const kid = JSON.parse(Buffer.from((response.body.jwt as string).split('.')[0]!, 'base64url').toString()).kid;
+    const first = await order(buildOrderRequest());
+    const second = await order(buildOrderRequest());
+    const verified = await request(simulator.app).post('/api/order/verify').send({ jwt: first.body.jwt });
+    const [header] = (first.body.jwt as string).split('.');
 
-    expect(response.status).toBe(200);
-    expect(response.body.reportUrl).toMatch(/\/api\/support\/.+\/report\//);
-    expect(kid).toBe(simulator.jwks().keys[0]!.kid);
+    expect(first.status).toBe(200);
+    expect(first.body.reportUrl).toMatch(/\/api\/support\/.+\/report\//);
+    expect(second.body.jwt).toBe(first.body.jwt);
+    expect(() => JSON.parse(Buffer.from(header!, 'base64url').toString())).toThrow();
     expect([verified.status, verified.body]).toEqual([403, { message: 'invalid' }]);
   });
 
+  test('when the vendor initiates chaos, then it starts at a random minute of the next day, 15:00-20:59 UTC, and orders are normal until then', async () => {
+    const clock = { now: Date.parse('2026-12-04T22:47:01.421Z') };
+    const dice = { roll: 0 };
+    simulator = createFactorySimulator({ apiKey, adminKey, now: () => clock.now, random: () => dice.roll });
+    const vendorPut = (type: string) => request(simulator.app).put(`/api/vendor/chaos/${type}`).set('Authorization', `Bearer ${apiKey}`);
+
+    const earliest = await vendorPut('fail');
+    const earliestStart = simulator.chaos.current()!.startsAt;
+    dice.roll = 0.9999;
+    await vendorPut('fail');
+    const latestStart = simulator.chaos.current()!.startsAt;
+    const pending = await order(buildOrderRequest());
+    clock.now = latestStart;
+    const started = await order(buildOrderRequest());
+
+    expect([earliest.status, earliest.body]).toEqual([200, { message: 'Chaos initiated' }]);
+    expect(new Date(earliestStart).toISOString()).toBe('2026-12-05T15:00:00.000Z');
+    expect(new Date(latestStart).toISOString()).toBe('2026-12-05T20:59:00.000Z');
+    expect(pending.status).toBe(200);
+    expect(pending.body.reportUrl).toBeUndefined();
+    expect(started.status).toBe(500);
+  });
+
+  test('when the vendor API is called without the vendor key, then it answers 401 before looking at the chaos type', async () => {
+    const noKey = await request(simulator.app).put('/api/vendor/chaos/explode');
+    const adminKeyUsed = await request(simulator.app).put('/api/vendor/chaos/fail').set('Authorization', `Bearer ${adminKey}`);
+    const vendor = await request(simulator.app).get('/api/vendor');
+
+    for (const response of [noKey, adminKeyUsed, vendor]) expect([response.status, response.body]).toEqual([401, { message: 'invalid authentication' }]);
+    expect(simulator.chaos.current()).toBeNull();
+  });
+
   describe('CORS (the browser verifies pizzas directly)', () => {
-    test('when an allowed origin sends a preflight to /api/order/verify, then its origin is echoed with credentials', async () => {
+    test('when any origin sends a preflight to /api/order/verify, then its origin is echoed with credentials, as production does', async () => {
       const response = await request(simulator.app)
         .options('/api/order/verify')
         .set('Origin', 'http://localhost:5173')
@@ -210,30 +273,40 @@ describe('factory simulator HTTP API', () => {
       expect(response.headers['access-control-allow-origin']).toBe('http://localhost:5173');
       expect(response.headers['access-control-allow-credentials']).toBe('true');
       expect(response.headers['access-control-allow-headers']).toBe('Content-Type, Authorization');
-      expect(response.headers['access-control-allow-methods']).toContain('POST');
+      expect(response.headers['access-control-allow-methods']).toBe('GET, POST, PUT, DELETE');
       expect(response.headers.vary).toContain('Origin');
     });
 
-    test('when an unlisted origin sends a preflight, then it is refused without CORS headers', async () => {
-      const response = await request(simulator.app).options('/api/order/verify').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST');
-      const actual = await request(simulator.app).post('/api/order/verify').set('Origin', 'https://evil.example').send({ jwt: 'x' });
+    test('when a request has no Origin, then CORS allows any origin', async () => {
+      const response = await request(simulator.app).get('/.well-known/jwks.json');
 
-      expect([response.status, response.body]).toEqual([403, { message: 'origin not allowed' }]);
-      expect(response.headers['access-control-allow-origin']).toBeUndefined();
-      expect(actual.headers['access-control-allow-origin']).toBeUndefined();
+      expect(response.headers['access-control-allow-origin']).toBe('*');
+      expect(response.headers['access-control-allow-credentials']).toBe('true');
     });
 
-    test('when a custom origin list is configured, then only those origins are allowed', async () => {
+    test('when an origin list is configured (extension), then only those origins are allowed and other preflights are refused', async () => {
       simulator = createFactorySimulator({ apiKey, adminKey, corsOrigins: (origin) => origin === 'https://pizza.example' });
 
       const allowed = await request(simulator.app).post('/api/order/verify').set('Origin', 'https://pizza.example').send({ jwt: 'x' });
       const local = await request(simulator.app).options('/api/order/verify').set('Origin', 'http://localhost:5173');
+      const actual = await request(simulator.app).post('/api/order/verify').set('Origin', 'https://evil.example').send({ jwt: 'x' });
 
       expect(allowed.headers['access-control-allow-origin']).toBe('https://pizza.example');
-      expect(local.status).toBe(403);
+      expect([local.status, local.body]).toEqual([403, { message: 'origin not allowed' }]);
+      expect(local.headers['access-control-allow-origin']).toBeUndefined();
+      expect(actual.headers['access-control-allow-origin']).toBeUndefined();
     });
   });
 });
+
+function jsonParseMessage(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`${text} parsed`);
+}
 
 describe('factory simulator server', () => {
   test('when it is closed with a throttled order pending, then it closes promptly', async () => {

@@ -1,4 +1,4 @@
-import { activateChaos, chaosInWindow, chaosRequestSchema, chaosStrikes } from '../../../src/factory/simulator/chaos';
+import { activateChaos, chaosInWindow, chaosRequestSchema, chaosStrikes, productionChaosStart } from '../../../src/factory/simulator/chaos';
 
 const minute = 60_000;
 
@@ -7,7 +7,7 @@ describe('chaos schedule', () => {
     const chaos = activateChaos('throttle', {}, 1000, 32_000);
 
     expect(chaos).toMatchObject({ type: 'throttle', ratio: 1, delayMs: 32_000, startsAt: 1000, activatedAt: 1000 });
-    expect(chaos.fixCode).toMatch(/^[0-9a-f]{24}$/);
+    expect(chaos.fixCode).toMatch(/^[a-z0-9]{8}$/);
     expect(chaosStrikes(chaos, 1000, () => 0.999)).toBe(true);
     expect(chaosStrikes(chaos, 999, () => 0)).toBe(false);
   });
@@ -27,6 +27,14 @@ describe('chaos schedule', () => {
 
   test('when two activations happen, then each has its own fix code', () => {
     expect(activateChaos('fail', {}, 0, 0).fixCode).not.toBe(activateChaos('fail', {}, 0, 0).fixCode);
+  });
+
+  test('when a vendor chaos is initiated, then it starts on the next UTC day between 15:00 and 20:59, at the minute the dice pick', () => {
+    const at = (iso: string, roll: number) => new Date(productionChaosStart(Date.parse(iso), () => roll)).toISOString();
+
+    expect(at('2026-12-04T22:47:01.421Z', 0)).toBe('2026-12-05T15:00:00.000Z');
+    expect(at('2026-12-04T00:00:00.000Z', 0.5)).toBe('2026-12-05T18:00:00.000Z');
+    expect(at('2026-12-31T23:59:59.999Z', 0.99999)).toBe('2027-01-01T20:59:00.000Z');
   });
 
   test('when settings are out of range or half a burst, then the schema refuses them', () => {
