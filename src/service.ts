@@ -96,6 +96,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const factory = createFactoryClient({
     url: factoryUrl,
     apiKey: apiKey ?? '',
+    issuers: config.factory.jwtIssuers,
     timeoutMs: config.factory.timeoutMs,
     circuit: { failureThreshold: config.factory.circuitThreshold, cooldownMs: config.factory.circuitCooldownMs },
     lateAnswer: { windowMs: config.factory.lateAnswerMs, onAnswer: (answer) => lateAnswers.onAnswer(answer) },

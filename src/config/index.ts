@@ -27,6 +27,8 @@ export interface Config {
     /** Undefined: start the embedded simulator. */
     url?: string;
     apiKey?: string;
+    /** Accepted `iss` of pizza JWTs. */
+    jwtIssuers: string[];
     timeoutMs: number;
     /** How long a timed-out factory call stays open for its late answer; 0: aborted at the timeout. */
     lateAnswerMs: number;
@@ -217,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
       lateAnswerMs: raw.FACTORY_LATE_ANSWER_MS,
       circuitThreshold: raw.FACTORY_CIRCUIT_THRESHOLD,
       circuitCooldownMs: raw.FACTORY_CIRCUIT_COOLDOWN_MS,
+      jwtIssuers: raw.FACTORY_JWT_ISSUER.split(',').map((issuer) => issuer.trim()),
       simulatorPort: raw.FACTORY_PORT,
       simulatorAdminKey: raw.FACTORY_ADMIN_KEY,
     },

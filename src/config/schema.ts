@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRODUCTION_FACTORY_ISSUER } from '../factory/types';
 
 /**
  * The one configuration schema. Every key is an environment variable; `config/.env.example` is generated
@@ -29,6 +30,7 @@ export const configKeys = {
   FACTORY_CIRCUIT_THRESHOLD: { schema: int(1, 1000), default: '5', doc: 'Consecutive factory failures that open the circuit breaker.' },
   FACTORY_CIRCUIT_COOLDOWN_MS: { schema: int(100, 3600000), default: '30000', doc: 'How long the open circuit fails fast before one probe is let through.' },
   FACTORY_PORT: { schema: int(0, 65535), default: '3001', doc: 'Port of the embedded factory simulator (only when FACTORY_URL is unset).' },
+  FACTORY_JWT_ISSUER: { schema: z.string().regex(/^[^,\s]+(\s*,\s*[^,\s]+)*$/, 'must be one issuer or a comma-separated list'), default: PRODUCTION_FACTORY_ISSUER, doc: 'Accepted `iss` of pizza JWTs (comma-separated list). The production factory and the embedded simulator sign as cs329.click; a pizza from any other issuer is refused invalid_jwt.' },
   FACTORY_ADMIN_KEY: { schema: optionalString, default: undefined, doc: 'Chaos-control key of the embedded factory simulator. Unset: dev-factory-admin-key (the embedded simulator never runs in production).' },
   CORS_ORIGINS: { schema: optionalString, default: undefined, doc: 'Comma-separated allowed browser origins (exact match). Unset: any http://localhost:* or 127.0.0.1 origin outside production, none in production.' },
   ADMIN_EMAIL: { schema: optionalString.pipe(z.string().email().optional()), default: undefined, doc: 'Admin account created or updated at start-up (with ADMIN_PASSWORD).' },

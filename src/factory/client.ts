@@ -7,7 +7,7 @@ import { createJsonTransport, TransportError, type JsonResponse } from './httpTr
 import { createLatencyWindow } from './latencyWindow';
 import { createPizzaJwtVerifier } from './pizzaJwtVerifier';
 import { redactReportUrl, redactSecret } from './redact';
-import type { FactoryClient, FactoryClientState, FactoryFailureReason, FactoryOrderRequest, FactoryOutcome } from './types';
+import { PRODUCTION_FACTORY_ISSUER, type FactoryClient, type FactoryClientState, type FactoryFailureReason, type FactoryOrderRequest, type FactoryOutcome } from './types';
 
 export { redactReportUrl, reportUrlFixCode } from './redact';
 
@@ -18,6 +18,10 @@ export interface FactoryClientOptions {
   /** Budget for one createPizza call, retries and key fetching included. */
   timeoutMs?: number;
   circuit?: { failureThreshold?: number; cooldownMs?: number };
+  /** Accepted `iss` of pizza JWTs; default the production factory's. */
+  issuers?: readonly string[];
+  /** Clock skew allowed on a pizza's `exp`/`nbf`, in seconds (default 60). */
+  jwtLeewaySeconds?: number;
   jwksTtlMs?: number;
   jwksMinRefreshIntervalMs?: number;
   retry?: { maxAttempts?: number; backoffMs?: number };
@@ -101,6 +105,8 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
     fetchTimeoutMs: timeoutMs,
     now,
     logger,
+    issuers: options.issuers ?? [PRODUCTION_FACTORY_ISSUER],
+    leewaySeconds: options.jwtLeewaySeconds ?? 60,
   });
 
   function failed(reason: FactoryFailureReason, latencyMs: number, extra: { factoryStatus?: number; reportUrl?: string } = {}): FactoryOutcome {

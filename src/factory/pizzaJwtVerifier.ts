@@ -12,6 +12,10 @@ export interface PizzaJwtVerifierOptions {
   fetchTimeoutMs: number;
   now: () => number;
   logger: Logger;
+  /** Accepted `iss` values; a pizza without one of them is refused. */
+  issuers: readonly string[];
+  /** Clock skew allowed on `exp` and `nbf`, in seconds. */
+  leewaySeconds: number;
 }
 
 export interface ExpectedPizza {
@@ -32,7 +36,7 @@ export interface PizzaJwtVerifier {
 class JwksUnavailableError extends Error {}
 
 export function createPizzaJwtVerifier(options: PizzaJwtVerifierOptions): PizzaJwtVerifier {
-  const { jwksUrl, transport, ttlMs, minRefreshIntervalMs, fetchTimeoutMs, now, logger } = options;
+  const { jwksUrl, transport, ttlMs, minRefreshIntervalMs, fetchTimeoutMs, now, logger, issuers, leewaySeconds } = options;
   let keysByKid = new Map<string, KeyObject>();
   let fetchedAt = Number.NEGATIVE_INFINITY;
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
@@ -105,18 +109,51 @@ export function createPizzaJwtVerifier(options: PizzaJwtVerifierOptions): PizzaJ
 
       let payload: string | jwt.JwtPayload;
       try {
-        payload = jwt.verify(token, key, { algorithms: ['RS256'], clockTimestamp: Math.floor(now() / 1000) });
+        // Registered claims are checked below, wherever the factory put them.
+        payload = jwt.verify(token, key, { algorithms: ['RS256'], ignoreExpiration: true, ignoreNotBefore: true });
       } catch (error) {
         return invalid(error instanceof Error ? error.message : 'signature check failed');
       }
       if (typeof payload !== 'object') return invalid('payload is not an object');
-      if (typeof payload.exp !== 'number') return invalid('no exp claim');
+      const claimProblem = registeredClaimProblem(decoded.header as unknown as Record<string, unknown>, payload, Math.floor(now() / 1000), issuers, leewaySeconds);
+      if (claimProblem) return invalid(claimProblem);
       const claims = payload as jwt.JwtPayload & { order?: { id?: unknown }; diner?: { id?: unknown } };
       if (claims.order?.id !== expected.orderId) return invalid('order id does not match the request');
       if (claims.diner?.id !== expected.dinerId) return invalid('diner id does not match the request');
       return { valid: true };
     },
   };
+}
+
+/**
+ * Checks `exp`, `nbf`, `iat` and `iss`. The production factory puts them in the JWS protected header and leaves the
+ * payload to `{vendor, diner, order}`: claims replicated as header parameters (RFC 7519 §5.3). Each is read from the
+ * payload, else from the header; present in both, the two must agree. `exp` and `nbf` are enforced when present,
+ * with `leewaySeconds` of clock skew; `iss` must be present and accepted.
+ */
+export function registeredClaimProblem(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  nowSeconds: number,
+  issuers: readonly string[],
+  leewaySeconds: number,
+): string | null {
+  const claims: Record<string, unknown> = {};
+  for (const name of ['exp', 'nbf', 'iat', 'iss'] as const) {
+    const inPayload = payload[name];
+    const inHeader = header[name];
+    if (inPayload !== undefined && inHeader !== undefined && inPayload !== inHeader) return `${name} differs between header and payload`;
+    claims[name] = inPayload ?? inHeader;
+  }
+  const { exp, nbf, iat, iss } = claims;
+  for (const [name, value] of [['exp', exp], ['nbf', nbf], ['iat', iat]] as const) {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) return `${name} is not a NumericDate`;
+  }
+  if (typeof exp === 'number' && nowSeconds > exp + leewaySeconds) return `expired at ${new Date(exp * 1000).toISOString()}`;
+  if (typeof nbf === 'number' && nowSeconds + leewaySeconds < nbf) return `not valid before ${new Date(nbf * 1000).toISOString()}`;
+  if (typeof iss !== 'string') return 'no iss claim';
+  if (!issuers.includes(iss)) return `issuer ${JSON.stringify(iss.slice(0, 100))} is not accepted`;
+  return null;
 }
 
 function decodeSafely(token: string): jwt.Jwt | null {

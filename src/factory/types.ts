@@ -11,6 +11,9 @@ export interface FactoryOrderRequest {
   };
 }
 
+/** The `iss` the production JWT Pizza factory signs pizzas with (in the JWS protected header). */
+export const PRODUCTION_FACTORY_ISSUER = 'cs329.click';
+
 /** Bounded set of failure reasons; also the `reason` label of pizza_purchases_total. */
 export type FactoryFailureReason = 'factory_error' | 'timeout' | 'circuit_open' | 'invalid_jwt';
 export const FACTORY_FAILURE_REASONS: readonly FactoryFailureReason[] = ['factory_error', 'timeout', 'circuit_open', 'invalid_jwt'];

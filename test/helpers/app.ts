@@ -90,6 +90,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const factory = createFactoryClient({
     url: simulator.url,
     apiKey: FACTORY_API_KEY,
+    issuers: config.factory.jwtIssuers,
     timeoutMs: config.factory.timeoutMs,
     circuit: { failureThreshold: config.factory.circuitThreshold, cooldownMs: config.factory.circuitCooldownMs },
     lateAnswer: { windowMs: config.factory.lateAnswerMs, onAnswer: (answer) => lateAnswers.onAnswer(answer) },

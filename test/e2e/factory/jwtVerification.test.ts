@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID, sign as rsaSign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -79,7 +79,13 @@ async function startRogueFactory() {
 
   const claimsFor = (request: FactoryOrderRequest, lifetimeSeconds = 24 * 60 * 60) => {
     const iat = Math.floor(Date.now() / 1000);
-    return { vendor: { id: 'v', name: 'v' }, diner: request.diner, order: request.order, iat, exp: iat + lifetimeSeconds };
+    return { vendor: { id: 'v', name: 'v' }, diner: request.diner, order: request.order, iat, exp: iat + lifetimeSeconds, iss: 'cs329.click' };
+  };
+  /** As the production factory signs: the registered claims in the protected header, the payload only vendor, diner, order. */
+  const signWithHeaderClaims = (request: FactoryOrderRequest, header: Record<string, unknown> = {}, payload: Record<string, unknown> = {}) => {
+    const iat = Math.floor(Date.now() / 1000);
+    const signingInput = `${base64url({ iat, exp: iat + 86400, iss: 'cs329.click', alg: 'RS256', kid, ...header })}.${base64url({ vendor: { id: 'v', name: 'v' }, diner: request.diner, order: request.order, ...payload })}`;
+    return `${signingInput}.${rsaSign('sha256', Buffer.from(signingInput), privateKey).toString('base64url')}`;
   };
   return {
     url,
@@ -89,6 +95,7 @@ async function startRogueFactory() {
     sign: (payload: object, options: { keyid?: string; key?: KeyObject } = {}) =>
       jwt.sign(payload, options.key ?? privateKey, { algorithm: 'RS256', keyid: options.keyid ?? kid }),
     claimsFor,
+    signWithHeaderClaims,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -172,21 +179,42 @@ describe('pizza JWT verification: forged and wrong pizzas', () => {
     expect(outcome).toMatchObject({ reason: 'invalid_jwt' });
   });
 
-  test('when the pizza has expired or has no exp, then it is invalid_jwt', async () => {
+  test('when the pizza has expired (past the leeway), then it is invalid_jwt; a pizza without exp is not refused for it', async () => {
     const shortLived = (request: FactoryOrderRequest) => rogue.sign(rogue.claimsFor(request, 60));
     expect((await outcomeFor(shortLived)).kind).toBe('fulfilled');
 
-    clock.advance(61_000);
+    clock.advance(61_000 + 30_000);
+    expect((await outcomeFor(shortLived)).kind).toBe('fulfilled');
+    clock.advance(31_000);
     expect(await outcomeFor(shortLived)).toMatchObject({ reason: 'invalid_jwt' });
-    expect(client.state().lastError?.message).toBe('pizza JWT rejected: jwt expired');
+    expect(client.state().lastError?.message).toMatch(/^pizza JWT rejected: expired at \d{4}-/);
 
     const noExp = await outcomeFor((request) => {
       const claims: Partial<ReturnType<typeof rogue.claimsFor>> = rogue.claimsFor(request);
       delete claims.exp;
       return rogue.sign(claims);
     });
-    expect(noExp).toMatchObject({ reason: 'invalid_jwt' });
-    expect(client.state().lastError?.message).toBe('pizza JWT rejected: no exp claim');
+    expect(noExp.kind).toBe('fulfilled');
+  });
+
+  test('when the claims are in the protected header, as the production factory puts them, then the pizza is fulfilled', async () => {
+    expect((await outcomeFor((request) => rogue.signWithHeaderClaims(request))).kind).toBe('fulfilled');
+  });
+
+  test('when the header claims say expired, from another issuer, not yet valid, or disagree with the payload, then it is invalid_jwt', async () => {
+    const now = Math.floor(clock.now() / 1000);
+    const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+      [{ iat: now - 86_400 * 2, exp: now - 86_400 }, {}, /^expired at /],
+      [{ iss: 'pizza.example' }, {}, /^issuer "pizza.example" is not accepted$/],
+      [{ iss: undefined }, {}, /^no iss claim$/],
+      [{ nbf: now + 3600 }, {}, /^not valid before /],
+      [{ exp: now + 3600 }, { exp: now + 7200 }, /^exp differs between header and payload$/],
+      [{ exp: 'tomorrow' }, {}, /^exp is not a NumericDate$/],
+    ];
+    for (const [header, payload, problem] of cases) {
+      expect(await outcomeFor((request) => rogue.signWithHeaderClaims(request, header, payload))).toMatchObject({ reason: 'invalid_jwt' });
+      expect(client.state().lastError?.message.replace('pizza JWT rejected: ', '')).toMatch(problem);
+    }
   });
 
   test('when the answer is not a JWT at all, then it is invalid_jwt', async () => {
