@@ -159,6 +159,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('orders').dropColumn('trace_id').execute();
     },
   },
+  // (utf8mb4 on MySQL by the database default that 0002 set.) What the factory answered each report URL the on-call action called: the action picks the URL of the chaos
+  // that is on now, and never calls again a URL the factory already answered resolved, no chaos or unresolved.
+  '2026_12_05_0001_factory_reports': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('factory_reports')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('report_url', 'varchar(2048)', (c) => c.notNull())
+        .addColumn('order_id', 'integer')
+        .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
+        .addColumn('factory_status', 'integer')
+        .addColumn('message', 'varchar(255)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addForeignKeyConstraint('factory_reports_order_id_fk', ['order_id'], 'orders', ['id'], (fk) => fk.onDelete('set null'))
+        .execute();
+      await db.schema.createIndex('factory_reports_outcome_idx').on('factory_reports').columns(['outcome', 'created_at']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('factory_reports').ifExists().execute();
+    },
+  },
 };
 
 /** MySQL names the table of an index to drop; SQLite refuses `DROP INDEX ... ON`. */

@@ -75,6 +75,19 @@ export interface OrderItemsTable {
   price_units: number;
 }
 
+/** How the factory answered a report URL the on-call action called (or why it was not called). */
+export type FactoryReportOutcome = 'resolved' | 'no_chaos' | 'unresolved' | 'refused' | 'error';
+
+export interface FactoryReportsTable {
+  id: Generated<number>;
+  report_url: string;
+  order_id: number | null;
+  outcome: FactoryReportOutcome;
+  factory_status: number | null;
+  message: string | null;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   user_roles: UserRolesTable;
@@ -84,4 +97,5 @@ export interface Database {
   stores: StoresTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;
+  factory_reports: FactoryReportsTable;
 }
