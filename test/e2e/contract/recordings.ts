@@ -23,7 +23,9 @@ export interface Recording {
   response: RecordedResponse;
   elapsedMs: number;
   notes: string;
-  decoded?: { header: Record<string, unknown> | null; payload: Record<string, unknown> | null };
+  decoded?: { header: Record<string, unknown> | null; payload: Record<string, unknown> | null; segments?: number; headerError?: string; signatureBytes?: number };
+  /** On requests that send a token: its decoded header (and payload, or a note naming the recording it came from). */
+  requestTokenDecoded?: { header: Record<string, unknown>; payload: unknown };
 }
 
 const DIR = path.join(__dirname, '..', '..', 'fixtures', 'factory-contract');
@@ -47,4 +49,15 @@ export function insideValidity(rec: Recording): number {
   const iat = rec.decoded?.header?.iat;
   if (typeof iat !== 'number') throw new Error(`${rec.name} has no decoded header iat`);
   return (iat + 60) * 1000;
+}
+
+/** A base64url JWS segment decoded as JSON, or null when it is not one (e.g. the badjwt string's header). */
+export function decodeJwsSegment(segment: string | undefined): Record<string, unknown> | null {
+  if (segment === undefined || !/^[\w-]+$/.test(segment) || segment.length % 4 === 1) return null;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
