@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { MountedRoutes, RouteCatalogue } from '../shared/http/routes';
 import { clientIp } from '../shared/http/middleware';
-import { emailField, nameField, passwordField } from '../shared/http/schemas';
+import { emailField, nameField, newPasswordField, passwordField } from '../shared/http/schemas';
 import { login, logout, register } from './authService';
 import type { authMiddleware } from './middleware';
 
@@ -17,7 +17,7 @@ export function authRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: Ret
       description: 'Register a new user (always a diner)',
       example: `curl -X POST localhost:3000/api/auth -d '{"name":"pizza diner", "email":"d@jwt.com", "password":"<password>"}' -H 'Content-Type: application/json'`,
       response: { user: exampleUser, token: 'tttttt' },
-      body: z.object({ name: nameField, email: emailField, password: passwordField }),
+      body: z.object({ name: nameField, email: emailField, password: newPasswordField }),
       handle: ({ body }) => register(ctx, body),
     },
     {

@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import { addMenuItem, type MenuCache } from '../menu/menuService';
 import { badRequest } from '../shared/errors';
 import { id, queryInt, RawJson, type MountedRoutes, type RouteCatalogue } from '../shared/http/routes';
+import { textField } from '../shared/http/schemas';
 import { orderHistoryPage, ownOrderHistory } from './ordersRepository';
 import { factoryStatus, listFailures, resolveActiveChaos } from './onCall';
 import { placeOrder, retryOrder } from './placeOrder';
@@ -38,7 +39,7 @@ export function ordersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: R
       response: [{ id: 1, title: 'Student', description: 'No topping, no sauce, just carbs', image: 'pizza9.png', price: 0.0001 }],
       before: [auth.requireAdmin],
       body: z.object({
-        title: z.string().trim().min(1).max(100),
+        title: textField(100),
         description: z.string().trim().max(1000).default(''),
         image: z.string().trim().min(1).max(1000),
         price,

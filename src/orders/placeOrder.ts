@@ -5,7 +5,7 @@ import { redactReportUrl } from '../factory/redact';
 import type { FactoryOutcome } from '../factory/types';
 import type { MenuCache } from '../menu/menuService';
 import { isConnectionError, isUniqueViolation } from '../shared/db';
-import { AppError, badRequest, conflict, notFound } from '../shared/errors';
+import { AppError, badRequest, conflict, notFound, unprocessable } from '../shared/errors';
 import { unitsToBtc } from '../shared/money';
 import { exemplarLabels, sampledTraceId } from '../shared/tracing';
 import type { User } from '../users/usersRepository';
@@ -44,10 +44,23 @@ function fulfilmentFailed(orderId: number, reason: string): AppError {
   return new AppError(TRANSIENT_REASONS.has(reason) ? 503 : 502, 'order_failed', 'Failed to fulfill order at factory', { orderId, reason });
 }
 
-async function answerFor(ctx: AppContext, order: OrderRecord): Promise<PlacedOrder> {
+/**
+ * The answer to a request whose Idempotency-Key names an order already placed. The same key with another
+ * body is a client error (IETF httpapi idempotency-key draft: 422), not a replay of the first answer.
+ */
+async function replay(ctx: AppContext, order: OrderRecord, input: OrderInput): Promise<PlacedOrder> {
+  const items = (await orders.itemsOfOrders(ctx.db, [order.id])).get(order.id) ?? [];
+  // A franchise or store deleted since keeps its orders with no id: those cannot be compared.
+  const sameStore = (order.franchiseId === null || order.franchiseId === input.franchiseId) && (order.storeId === null || order.storeId === input.storeId);
+  const sameItems = items.length === input.items.length && items.every((item, index) => item.menuId === input.items[index].menuId);
+  if (!sameStore || !sameItems) throw unprocessable('Idempotency-Key already used for a different order: send a new key for a new order');
+  return answerFor(ctx, order, items);
+}
+
+async function answerFor(ctx: AppContext, order: OrderRecord, knownItems?: OrderItemView[]): Promise<PlacedOrder> {
   if (order.status === 'pending') throw conflict('this order is still being processed, try again in a moment');
   if (order.status === 'failed') throw fulfilmentFailed(order.id, order.failureReason ?? 'factory_error');
-  const items = (await orders.itemsOfOrders(ctx.db, [order.id])).get(order.id) ?? [];
+  const items = knownItems ?? (await orders.itemsOfOrders(ctx.db, [order.id])).get(order.id) ?? [];
   return { order: orders.toOrderView(order, items), jwt: order.jwt ?? '' };
 }
 
@@ -59,7 +72,7 @@ async function answerFor(ctx: AppContext, order: OrderRecord): Promise<PlacedOrd
 export async function placeOrder(ctx: AppContext, menu: MenuCache, diner: SessionUser, input: OrderInput, idempotencyKey?: string): Promise<PlacedOrder> {
   if (idempotencyKey) {
     const previous = await orders.findOrderByIdempotencyKey(ctx.db, diner.id, idempotencyKey);
-    if (previous) return answerFor(ctx, previous);
+    if (previous) return replay(ctx, previous, input);
   }
 
   const menuItems = await menu.itemsByIds(input.items.map((i) => i.menuId));
@@ -78,7 +91,7 @@ export async function placeOrder(ctx: AppContext, menu: MenuCache, diner: Sessio
     // The same key raced in from a concurrent request: answer with that request's order.
     if (idempotencyKey && isUniqueViolation(error)) {
       const winner = await orders.findOrderByIdempotencyKey(ctx.db, diner.id, idempotencyKey);
-      if (winner) return answerFor(ctx, winner);
+      if (winner) return replay(ctx, winner, input);
     }
     throw error;
   }

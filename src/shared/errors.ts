@@ -23,6 +23,7 @@ export const unauthorized = (message = 'unauthorized') => new AppError(401, 'una
 export const forbidden = (message = 'forbidden') => new AppError(403, 'forbidden', message);
 export const notFound = (message = 'not found') => new AppError(404, 'not_found', message);
 export const conflict = (message: string) => new AppError(409, 'conflict', message);
+export const unprocessable = (message: string) => new AppError(422, 'unprocessable', message);
 export const requestTimeout = (message = 'request not received in time') => new AppError(408, 'request_timeout', message);
 export const payloadTooLarge = (message = 'request body too large') => new AppError(413, 'payload_too_large', message);
 export const unsupportedMediaType = (message = 'Content-Type must be application/json') => new AppError(415, 'unsupported_media_type', message);

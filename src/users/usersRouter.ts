@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { authMiddleware } from '../auth/middleware';
 import type { AppContext } from '../context';
 import { id, queryInt, type MountedRoutes, type RouteCatalogue } from '../shared/http/routes';
-import { emailField, namePattern, nameField, passwordField } from '../shared/http/schemas';
+import { emailField, namePattern, nameField, newPasswordField } from '../shared/http/schemas';
 import { listUsersPage, publicUser, removeUser, updateUserProfile } from './usersService';
 
 const exampleUser = { id: 1, name: 'Admin', email: 'a@jwt.com', roles: [{ role: 'admin' }] };
@@ -28,7 +28,7 @@ export function usersRouter(ctx: AppContext, catalogue: RouteCatalogue, auth: Re
       response: { user: exampleUser, token: 'tttttt' },
       before: [auth.requireUser],
       params: z.object({ userId: id }),
-      body: z.object({ name: nameField.optional(), email: emailField.optional(), password: passwordField.optional() }),
+      body: z.object({ name: nameField.optional(), email: emailField.optional(), password: newPasswordField.optional() }),
       handle: ({ req, params, body }) => updateUserProfile(ctx, req.user!, params.userId, body, req.headers.authorization!.replace(/^Bearer\s+/i, '')),
     },
     {

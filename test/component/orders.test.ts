@@ -284,12 +284,31 @@ describe('ordering pizza', () => {
       const key = randomUUID();
       const factoryCallsBefore = t.simulator.simulator.stats().orderRequests;
       const first = await t.http.post('/api/order').set('Authorization', bearer(diner)).set('Idempotency-Key', key).send(order(franchise));
-      const second = await t.http.post('/api/order').set('Authorization', bearer(diner)).set('Idempotency-Key', key).send(order(franchise, [2]));
+      const second = await t.http.post('/api/order').set('Authorization', bearer(diner)).set('Idempotency-Key', key).send(order(franchise));
       expect(first.status).toBe(200);
+      expect(second.status).toBe(200);
       expect(second.body).toEqual(first.body);
       expect(t.simulator.simulator.stats().orderRequests).toBe(factoryCallsBefore + 1);
       const history = await t.http.get('/api/order').set('Authorization', bearer(diner));
       expect(history.body.orders).toHaveLength(1);
+    });
+
+    test('when a key is reused with a different body, then 422 naming the key, and no second order or pizza', async () => {
+      const key = randomUUID();
+      const first = await t.http.post('/api/order').set('Authorization', bearer(diner)).set('Idempotency-Key', key).send(order(franchise, [1]));
+      expect(first.status).toBe(200);
+      const factoryCalls = t.simulator.simulator.stats().orderRequests;
+      const rowsBefore = (await orderRows(t)).length;
+      for (const body of [order(franchise, [2]), order(franchise, [1, 1]), { ...order(franchise, [1]), storeId: franchise.store.id + 1000 }]) {
+        const reused = await t.http.post('/api/order').set('Authorization', bearer(diner)).set('Idempotency-Key', key).send(body);
+        expect(reused.status).toBe(422);
+        expect(reused.body).toEqual({ message: expect.stringMatching(/Idempotency-Key/) });
+      }
+      // The original request still replays its first answer.
+      const replayed = await t.http.post('/api/order').set('Authorization', bearer(diner)).set('Idempotency-Key', key).send(order(franchise, [1]));
+      expect(replayed.body).toEqual(first.body);
+      expect((await orderRows(t)).length).toBe(rowsBefore);
+      expect(t.simulator.simulator.stats().orderRequests).toBe(factoryCalls);
     });
 
     test('when another diner uses the same key, then it is a separate order', async () => {

@@ -42,7 +42,7 @@ const menuItem = () => ({ title: unique('pizza'), description: 'test', image: 'p
 const orderBody = (w: World) => ({ franchiseId: w.franchise.id, storeId: w.franchise.store.id, items: [{ menuId: 1 }] });
 
 const MATRIX: Record<string, MatrixRow> = {
-  'POST /api/auth': { expected: everyone(200), request: () => ({ path: '/api/auth', body: { name: 'new diner', email: `${unique()}@test.jwt`, password: 'pw' } }) },
+  'POST /api/auth': { expected: everyone(200), request: () => ({ path: '/api/auth', body: { name: 'new diner', email: `${unique()}@test.jwt`, password: 'pw-new-diner' } }) },
   'PUT /api/auth': { expected: everyone(200), request: (_t, w) => ({ path: '/api/auth', body: { email: w.diner.email, password: w.diner.password } }) },
   'DELETE /api/auth': { expected: statuses(401, 200, 200, 200, 200), request: () => ({ path: '/api/auth' }) },
   'GET /api/user/me': { expected: statuses(401, 200, 200, 200, 200), request: () => ({ path: '/api/user/me' }) },

@@ -20,7 +20,7 @@ describe('mass assignment: fields the caller must not set are ignored', () => {
     const res = await t.http.post('/api/auth').send({
       name: 'mallory',
       email,
-      password: 'pw',
+      password: 'pw-mass-assign',
       id: 424242,
       roles: [{ role: 'admin' }, { role: 'franchisee', objectId: w.franchise.id }],
       role: 'admin',
@@ -32,7 +32,7 @@ describe('mass assignment: fields the caller must not set are ignored', () => {
     expect(res.body.user.id).not.toBe(424242);
     expect(await rolesInDb(res.body.user.id)).toEqual([{ role: 'diner', objectId: null }]);
     expect((await t.http.get('/api/user?page=1').set('Authorization', `Bearer ${res.body.token}`)).status).toBe(403);
-    expect((await t.http.put('/api/auth').send({ email, password: 'pw' })).status).toBe(200);
+    expect((await t.http.put('/api/auth').send({ email, password: 'pw-mass-assign' })).status).toBe(200);
   });
 
   test('when a user update carries roles and another id, then only name/email/password of the path user change', async () => {
@@ -169,7 +169,7 @@ describe('account takeover through email changes', () => {
   test('when someone registers an existing email in another casing or with spaces, then 409 and the owner keeps the account', async () => {
     const owner = await buildUser(t);
     for (const email of [owner.email.toUpperCase(), ` ${owner.email} `]) {
-      const res = await t.http.post('/api/auth').send({ name: 'twin', email, password: 'other' });
+      const res = await t.http.post('/api/auth').send({ name: 'twin', email, password: 'other-password' });
       expect([res.status, res.body.token]).toEqual([409, undefined]);
     }
     expect((await t.http.put('/api/auth').send({ email: owner.email, password: owner.password })).status).toBe(200);

@@ -47,7 +47,7 @@ describe('text in any script on a database whose default charset is not utf8mb4'
   });
 
   test.each(TEXTS)('when %s is used as a user, franchise, store and menu name, then it is stored and returned unchanged', async (text) => {
-    const registered = await t.http.post('/api/auth').send({ name: text, email: `${unique()}@test.jwt`, password: 'pw' });
+    const registered = await t.http.post('/api/auth').send({ name: text, email: `${unique()}@test.jwt`, password: 'pw-encoding' });
     expect(registered.status).toBe(200);
     const me = await t.http.get('/api/user/me').set('Authorization', `Bearer ${registered.body.token}`);
     expect(me.body.name).toBe(text);

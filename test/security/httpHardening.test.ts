@@ -60,7 +60,7 @@ describe('request size, nesting and content type', () => {
 
   test('when bodies come as text, form, multipart, XML, or JSON in another charset, then 415 JSON and nothing is written', async () => {
     const before = await countAll(t);
-    const body = JSON.stringify({ name: 'x', email: `${unique()}@test.jwt`, password: 'pw' });
+    const body = JSON.stringify({ name: 'x', email: `${unique()}@test.jwt`, password: 'pw-hardening' });
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/json; charset=latin1', 'application/javascript', 'application/json; charset=utf-16']) {
       const res = await raw(t, { method: 'POST', path: '/api/auth', headers: { 'content-type': type }, body });
       // UTF-16 is a charset the parser knows: the UTF-8 bytes then fail to parse (400).
@@ -97,7 +97,7 @@ describe('request size, nesting and content type', () => {
       method: 'POST',
       path: '/api/auth',
       headers: { 'content-type': 'application/json' },
-      body: `{"name":"proto","email":"${unique()}@test.jwt","password":"pw","__proto__":{"roles":[{"role":"admin"}],"isAdmin":true},"constructor":{"prototype":{"isAdmin":true}}}`,
+      body: `{"name":"proto","email":"${unique()}@test.jwt","password":"pw-prototype","__proto__":{"roles":[{"role":"admin"}],"isAdmin":true},"constructor":{"prototype":{"isAdmin":true}}}`,
     });
     expect(res.status).toBe(200);
     expect(res.body.user.roles).toEqual([{ role: 'diner' }]);

@@ -118,7 +118,7 @@ describe('JWT attacks on the bearer token', () => {
     expect((await t.http.delete(`/api/user/${user.id}`).set('Authorization', bearer(admin))).status).toBe(200);
     await expectRefused(user.token);
     await expectRefused(second.body.token);
-    const reborn = await t.http.post('/api/auth').send({ name: 'reborn', email: user.email, password: 'pw' });
+    const reborn = await t.http.post('/api/auth').send({ name: 'reborn', email: user.email, password: 'pw-reborn' });
     expect(reborn.status).toBe(200);
     expect(reborn.body.user.id).not.toBe(user.id);
     await expectRefused(user.token);
