@@ -3,8 +3,10 @@
 // clock, chaos started through the vendor API as production's), and the answer is held to the recorded one:
 // status, body keys, exact messages, CORS headers, JWT claim placement, report URL form, JWKS fields.
 import { createHash, createPublicKey, sign as rsaSign, verify as rsaVerify, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
-import { createFactorySimulator, generateSigningKey, simulatorEndpoints, type FactorySimulator, type SigningKey } from '../../../src/factory/simulator';
+import { createFactorySimulator, FACTORY_MESSAGES, generateSigningKey, simulatorEndpoints, type FactorySimulator, type SigningKey } from '../../../src/factory/simulator';
 import { allRecordings, decodeJwsSegment, RECORDED_API_KEY, type Recording } from './recordings';
 
 const recordings = allRecordings();
@@ -338,5 +340,29 @@ describe('the simulator\'s pizzas and its own /api/order/verify', () => {
 
     expect(production.map((e) => `${e.method} ${e.path}`).every((endpoint) => recorded.includes(endpoint))).toBe(true);
     expect(production.map((e) => e.path)).toEqual(expect.arrayContaining(['/api/order', '/api/order/verify', '/.well-known/jwks.json', '/api/vendor/chaos/:type']));
+  });
+});
+
+describe('docs/factory.md\'s contract table, held to the simulator and the recordings', () => {
+  const doc = readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'factory.md'), 'utf8');
+  const contract = doc.slice(doc.indexOf('## The contract'), doc.indexOf('## Running the simulator'));
+  const rows = contract.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| behaviour'));
+  const source = (row: string) => row.split('|').at(-2)!.trim();
+
+  test('every endpoint the simulator serves has a row, marked PRODUCTION or SIMULATOR EXTENSION as the code marks it', () => {
+    for (const endpoint of simulatorEndpoints()) {
+      const mentioned = rows.filter((row) => row.includes(`\`${endpoint.method} ${endpoint.path}\``));
+      expect({ endpoint: `${endpoint.method} ${endpoint.path}`, rows: mentioned.length > 0 }).toEqual({ endpoint: `${endpoint.method} ${endpoint.path}`, rows: true });
+      for (const row of mentioned) expect([endpoint.path, source(row)]).toEqual([endpoint.path, endpoint.simulatorExtension ? 'SIMULATOR EXTENSION' : 'PRODUCTION']);
+    }
+  });
+
+  test('every production message is quoted, and every recording is cited by a PRODUCTION row', () => {
+    for (const message of Object.values(FACTORY_MESSAGES)) expect(contract).toContain(`"${message}"`);
+    const production = rows.filter((row) => source(row) === 'PRODUCTION').join('\n');
+    for (const name of recordings.keys()) {
+      const number = name.slice(0, name.indexOf('-'));
+      expect({ name, cited: new RegExp(`\\[[^\\]]*\\b${number}\\b[^\\]]*\\]`).test(production) }).toEqual({ name, cited: true });
+    }
   });
 });
