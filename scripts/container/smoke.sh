@@ -56,6 +56,7 @@ podman run -d --name "$tag-pizza" --network host --init "${engine_flags[@]}" \
   -e DATABASE_URL="mysql://root@127.0.0.1:3306/$db" -e REDIS_URL=redis://127.0.0.1:6379 -e REDIS_KEY_PREFIX="$tag:" \
   -e JWT_SECRET="$jwt_secret" -e FACTORY_URL="http://127.0.0.1:$factory_port" -e FACTORY_API_KEY="$vendor_key" \
   -e ADMIN_EMAIL=admin@container.test -e ADMIN_PASSWORD=container-smoke-passphrase -e SHUTDOWN_TIMEOUT_MS=10000 \
+  -e TRUST_PROXY=none \
   "$image" >/dev/null 2>"/tmp/$tag-run.log" || { cat "/tmp/$tag-run.log" >&2; fail "podman run"; }
 rm -f "/tmp/$tag-run.log"
 

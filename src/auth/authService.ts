@@ -47,46 +47,71 @@ function dummyHash(ctx: AppContext): Promise<string> {
   return hash;
 }
 
+/**
+ * Login protection (OWASP authentication cheat sheet; rate-limiter-flexible's "login endpoint protection"):
+ * - failures per (account, client address): LOGIN_MAX_FAILURES_PER_ACCOUNT in a row block that pair for
+ *   LOGIN_WINDOW_SECONDS; a success clears the pair. Other addresses are not affected, so nobody can lock
+ *   the owner out.
+ * - failures per client address across accounts (credential stuffing): LOGIN_MAX_FAILURES_PER_IP per window.
+ * - failures per account from every address: past LOGIN_SLOWDOWN_AFTER_ACCOUNT_FAILURES each login for that
+ *   account (right password included) is answered later, 100 ms doubling per further failure up to
+ *   LOGIN_SLOWDOWN_MAX_MS. Never refused: the owner gets in with the right password, at most that late.
+ * Counters live in the rate-limit store (Redis when configured, with its per-instance memory fallback).
+ */
 export async function login(ctx: AppContext, input: { email: string; password: string }, ip: string): Promise<AuthResult> {
-  const { perIp, perAccount, windowSeconds } = ctx.config.loginLimits;
+  const { perIp, perAccount, windowSeconds, slowdownAfter, slowdownMaxMs } = ctx.config.loginLimits;
   const windowMs = windowSeconds * 1000;
   const ipKey = `login:ip:${ip}`;
+  const pairKey = `login:pair:${input.email}|${ip}`;
   const accountKey = `login:account:${input.email}`;
+  const store = ctx.rateLimits;
   // Every attempt is counted before the password is checked, so a burst of parallel guesses cannot all
   // pass a check made before any of them failed. Attempts that turn out not to be failures are taken back.
-  const [ipHits, accountHits] = await Promise.all([ctx.rateLimits.hit(ipKey, windowMs), ctx.rateLimits.hit(accountKey, windowMs)]);
-  const blocked = [ipHits.count > perIp ? ipHits : undefined, accountHits.count > perAccount ? accountHits : undefined].filter(
-    (w): w is { count: number; resetMs: number } => w !== undefined,
-  );
-  if (blocked.length) {
-    await Promise.all([ctx.rateLimits.release(ipKey), ctx.rateLimits.release(accountKey)]);
+  const [ipHits, pairHits] = await Promise.all([store.hit(ipKey, windowMs), store.hit(pairKey, windowMs)]);
+  const scope = ipHits.count > perIp ? 'ip' : pairHits.count > perAccount ? 'account_ip' : undefined;
+  if (scope) {
+    await Promise.all([store.release(ipKey), store.release(pairKey)]);
     ctx.metrics.rateLimited.inc({ limiter: 'login' });
-    ctx.logger.warn({ type: 'security', event: 'rate_limit', limiter: 'login', ip, scope: ipHits.count > perIp ? 'ip' : 'account' }, 'login rate limit hit');
-    throw tooManyRequests('too many failed login attempts, try again later', Math.max(...blocked.map((w) => w.resetMs)) / 1000);
+    ctx.logger.warn({ type: 'security', event: 'rate_limit', limiter: 'login', ip, scope }, 'login rate limit hit');
+    throw tooManyRequests('too many failed login attempts from this address, try again later', (scope === 'ip' ? ipHits : pairHits).resetMs / 1000);
   }
+  const accountHits = await store.hit(accountKey, windowMs);
+  const releaseAll = () => Promise.all([store.release(ipKey), store.release(pairKey), store.release(accountKey)]);
 
   let row: Awaited<ReturnType<typeof findCredentialsByEmail>>;
   let ok: boolean;
   try {
+    const delayMs = loginDelayMs(accountHits.count - 1, slowdownAfter, slowdownMaxMs);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     row = await findCredentialsByEmail(ctx.db, input.email);
     ok = await bcrypt.compare(input.password, row?.password_hash ?? (await dummyHash(ctx)));
   } catch (error) {
     // No verdict (e.g. the database is down): the attempt does not count as a failure.
-    await Promise.all([ctx.rateLimits.release(ipKey), ctx.rateLimits.release(accountKey)]);
+    await releaseAll();
     throw error;
   }
   if (!row || !ok) {
     ctx.metrics.authAttempts.inc({ action: 'login', outcome: 'failure' });
-    if (ipHits.count === perIp || accountHits.count === perAccount) {
-      ctx.logger.warn({ type: 'security', event: 'auth_failure_burst', ip, ipFailures: ipHits.count, accountFailures: accountHits.count }, 'repeated failed logins');
+    if (ipHits.count === perIp || pairHits.count === perAccount || accountHits.count === slowdownAfter + 1) {
+      ctx.logger.warn(
+        { type: 'security', event: 'auth_failure_burst', ip, ipFailures: ipHits.count, accountIpFailures: pairHits.count, accountFailures: accountHits.count },
+        'repeated failed logins',
+      );
     }
     throw unauthorized(INVALID_CREDENTIALS);
   }
-  // Only failures count against the IP; a success also clears the account's failures.
-  await Promise.all([ctx.rateLimits.release(ipKey), ctx.rateLimits.reset(accountKey)]);
+  // Only failures count: a success takes its attempt back everywhere and clears the pair's failures.
+  await Promise.all([store.release(ipKey), store.reset(pairKey), store.release(accountKey)]);
   ctx.metrics.authAttempts.inc({ action: 'login', outcome: 'success' });
   const roles = (await rolesByUser(ctx.db, [row.id])).get(row.id) ?? [];
   return issueToken(ctx, toUser(row, roles));
+}
+
+/** The slow-down of a login for an account that already has `failures` in the window: 0, then 100 ms doubling, capped. */
+export function loginDelayMs(failures: number, slowdownAfter: number, maxMs: number): number {
+  const over = failures - slowdownAfter;
+  if (over <= 0) return 0;
+  return Math.min(maxMs, 100 * 2 ** Math.min(over - 1, 20));
 }
 
 export async function logout(ctx: AppContext, user: SessionUser): Promise<void> {

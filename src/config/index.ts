@@ -43,8 +43,10 @@ export interface Config {
   bodyLimit: string;
   /** Bounds on how slowly a client may send a request, and on idle keep-alive connections. */
   http: { headersTimeoutMs: number; bodyTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** Express trust proxy value; undefined: no peer is believed (TRUST_PROXY=none, or unset outside production). */
   trustProxy?: string;
-  loginLimits: { perIp: number; perAccount: number; windowSeconds: number };
+  /** perAccount: failures per (account, client address) pair; slowdownAfter/slowdownMaxMs: the per-account slow-down. */
+  loginLimits: { perIp: number; perAccount: number; windowSeconds: number; slowdownAfter: number; slowdownMaxMs: number };
   rateLimitPerMinute: number;
   redisUrl?: string;
   redisKeyPrefix: string;
@@ -183,7 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
   // Past the request bound Node answers 408 itself, before the body timer's JSON 408 through the error handler.
   if (raw.HTTP_BODY_TIMEOUT_MS > raw.HTTP_REQUEST_TIMEOUT_MS) problems.push('HTTP_BODY_TIMEOUT_MS: must be at most HTTP_REQUEST_TIMEOUT_MS');
   if (raw.METRICS_PUSH_URL && !raw.METRICS_PUSH_PASSWORD && production) problems.push('METRICS_PUSH_PASSWORD: required with METRICS_PUSH_URL in production');
-  const trustProxy = raw.TRUST_PROXY === undefined ? undefined : trustProxyProblem(raw.TRUST_PROXY);
+  // Production must say whether a proxy is in front: guessing wrong either way costs the per-client limits.
+  if (production && raw.TRUST_PROXY === undefined) problems.push('TRUST_PROXY: required in production: the proxy address/CIDR (or hop count) in front of the service, or none when clients connect directly');
+  const trustProxy = raw.TRUST_PROXY === undefined || raw.TRUST_PROXY.trim() === 'none' ? undefined : trustProxyProblem(raw.TRUST_PROXY);
   if (trustProxy) problems.push(trustProxy);
   problems.push(...otelProblems(env));
 
@@ -233,8 +237,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
       requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: raw.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
-    trustProxy: raw.TRUST_PROXY,
-    loginLimits: { perIp: raw.LOGIN_MAX_FAILURES_PER_IP, perAccount: raw.LOGIN_MAX_FAILURES_PER_ACCOUNT, windowSeconds: raw.LOGIN_WINDOW_SECONDS },
+    trustProxy: raw.TRUST_PROXY?.trim() === 'none' ? undefined : raw.TRUST_PROXY,
+    loginLimits: {
+      perIp: raw.LOGIN_MAX_FAILURES_PER_IP,
+      perAccount: raw.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      windowSeconds: raw.LOGIN_WINDOW_SECONDS,
+      slowdownAfter: raw.LOGIN_SLOWDOWN_AFTER_ACCOUNT_FAILURES,
+      slowdownMaxMs: raw.LOGIN_SLOWDOWN_MAX_MS,
+    },
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,

@@ -275,19 +275,24 @@ describe('auth: login rate limiting', () => {
 
   const login = (ip: string, email: string, password: string) => t.http.put('/api/auth').set('X-Forwarded-For', ip).send({ email, password });
 
-  test('when an account has 3 failed logins, then even the right password answers 429 with Retry-After and no token', async () => {
+  test('when an account has 3 failed logins from one address, then the right password from that address answers 429 with Retry-After and no token, and from another address logs in', async () => {
     const user = await buildUser(t);
-    for (const ip of [newIp(), newIp(), newIp()]) expect((await login(ip, user.email, 'wrong')).status).toBe(401);
+    const ip = newIp();
+    for (let i = 0; i < 3; i++) expect((await login(ip, user.email, 'wrong')).status).toBe(401);
 
-    const res = await login(newIp(), user.email, user.password);
+    const res = await login(ip, user.email, user.password);
 
     expect(res.status).toBe(429);
     expect(res.headers['content-type']).toMatch(/application\/json/);
     expect(res.body).toEqual({ message: expect.any(String) });
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    // The owner elsewhere is not locked out by someone else's guesses.
+    const owner = await login(newIp(), user.email, user.password);
+    expect(owner.status).toBe(200);
+    expect(owner.body.token).toEqual(expect.any(String));
   });
 
-  test('when an account is locked, then other accounts still log in', async () => {
+  test('when an account is blocked from some addresses, then other accounts still log in', async () => {
     const locked = await buildUser(t);
     const other = await buildUser(t);
     const ip = newIp();
@@ -316,14 +321,19 @@ describe('auth: login rate limiting', () => {
     expect(success.status).toBe(200);
   });
 
-  test('when 10 wrong passwords for one account arrive at once, then at most 3 are checked and the rest get 429', async () => {
+  test('when 10 wrong passwords for one account arrive at once from one address, then at most 3 are checked and the rest get 429; from 10 addresses, none locks the owner out', async () => {
     const user = await buildUser(t);
+    const ip = newIp();
 
-    const results = await Promise.all(Array.from({ length: 10 }, () => login(newIp(), user.email, 'wrong')));
+    const results = await Promise.all(Array.from({ length: 10 }, () => login(ip, user.email, 'wrong')));
 
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
-    expect((await login(newIp(), user.email, user.password)).status).toBe(429);
+    expect((await login(ip, user.email, user.password)).status).toBe(429);
+
+    const spread = await Promise.all(Array.from({ length: 10 }, () => login(newIp(), user.email, 'wrong')));
+    expect(spread.map((r) => r.status)).toEqual(Array(10).fill(401));
+    expect((await login(newIp(), user.email, user.password)).status).toBe(200);
   });
 
   test('when 10 wrong logins from one IP arrive at once, then at most 5 are checked and the rest get 429', async () => {

@@ -112,6 +112,21 @@ describe('the runtime stage without an engine: node dist/server.js in production
     expect(running.output()).not.toContain(JWT_SECRET);
   });
 
+  test('when production is not told whether a proxy is in front (no TRUST_PROXY), then it refuses to start (exit 78) naming TRUST_PROXY; with TRUST_PROXY=none it starts', async () => {
+    const env = await composeEnv();
+    delete env.TRUST_PROXY;
+    const refused = startProduction(env, dir.path);
+    children.push(refused);
+    expect((await refused.exit).code).toBe(78);
+    expect(refused.output()).toMatch(/TRUST_PROXY: required in production/);
+
+    const direct = await composeEnv({ TRUST_PROXY: 'none' });
+    const running = startProduction(direct, dir.path);
+    children.push(running);
+    await waitFor('/readyz answers 200', async () => (await request(`http://127.0.0.1:${direct.PORT}`, 'GET', '/readyz', { timeoutMs: 1000 })).status === 200, 30_000, 200);
+    await stop(running);
+  });
+
   test('when run with compose\'s environment, then the HEALTHCHECK passes, /metrics is only on METRICS_PORT, and SIGTERM drains an order and exits 0 within the grace period', async () => {
     const env = await composeEnv();
     const running = startProduction(env, dir.path);

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import pino from 'pino';
-import { buildTestApp, buildUser, metricValue, unique, type TestApp } from '../helpers/app';
+import { buildAdmin, buildTestApp, buildUser, metricValue, unique, type TestApp } from '../helpers/app';
 import { createRedisRateLimitStore } from '../../src/shared/rateLimit/redisStore';
 import type { RateLimitStore } from '../../src/shared/rateLimit/store';
 
@@ -17,6 +17,8 @@ function expectTooMany(res: { status: number; headers: Record<string, string>; b
   expect(retryAfter).toBeLessThanOrEqual(windowSeconds);
   expect(typeof res.body.message).toBe('string');
 }
+
+const randomAddress = () => `${1 + Math.floor(Math.random() * 223)}.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
 
 const securityEvents = (t: TestApp, limiter: string) => t.logs().filter((l) => l.type === 'security' && l.event === 'rate_limit' && l.limiter === limiter);
 
@@ -36,7 +38,7 @@ describe('login brute force', () => {
     }
   });
 
-  test('when one account fails 3 logins, then it is locked (429) while other accounts from the same IP still log in', async () => {
+  test('when one account fails 3 logins from one address, then that (account, address) pair is blocked (429) while other accounts from the same address still log in', async () => {
     const t = await buildTestApp({ env: { LOGIN_MAX_FAILURES_PER_IP: '1000', LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_WINDOW_SECONDS: '300' } });
     try {
       const victim = await buildUser(t);
@@ -93,6 +95,123 @@ describe('login brute force', () => {
   });
 });
 
+describe('login protection: no lockout anyone can trigger (documented defaults: 5 per account and address, 20 per address, slow-down after 10 per account up to 2 s)', () => {
+  // The test is the trusted proxy (supertest connects from 127.0.0.1); X-Forwarded-For is each client's address.
+  const env = { TRUST_PROXY: '127.0.0.1' };
+  const from = (t: TestApp, ip: string, body: { email: string; password: string }) => t.http.put('/api/auth').set('X-Forwarded-For', ip).send(body);
+
+  test('when 1,000 wrong passwords for the admin come from one address, then only the documented 5 are checked, the rest get 429, and the admin logs in from a fresh address on the first try', async () => {
+    const t = await buildTestApp({ env });
+    try {
+      const admin = await buildAdmin(t);
+      const statuses: number[] = [];
+      for (let batch = 0; batch < 20; batch++) {
+        const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => from(t, '198.51.100.66', { email: admin.email, password: `guess-${batch}-${i}` })));
+        statuses.push(...answers.map((a) => a.status));
+      }
+      expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(995);
+      // Even the right password from the attacking address is refused: the pair is blocked.
+      expect((await from(t, '198.51.100.66', { email: admin.email, password: admin.password })).status).toBe(429);
+
+      const started = performance.now();
+      const owner = await from(t, '203.0.113.200', { email: admin.email, password: admin.password });
+      expect(owner.status).toBe(200);
+      expect(owner.body.token).toEqual(expect.any(String));
+      // 5 failures on the account: under the slow-down threshold (10), so no delay at all.
+      expect(performance.now() - started).toBeLessThan(1000);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('when 5 wrong passwords for the admin come from each of 50 addresses, then every one is answered 401 (never a lock), and the admin logs in from a fresh address within the documented 2 s slow-down', async () => {
+    const t = await buildTestApp({ env });
+    try {
+      const admin = await buildAdmin(t);
+      const statuses = (
+        await Promise.all(
+          Array.from({ length: 50 }, async (_, a) => {
+            const answers: number[] = [];
+            for (let i = 0; i < 5; i++) answers.push((await from(t, `192.0.2.${a + 1}`, { email: admin.email, password: `spread-${a}-${i}` })).status);
+            return answers;
+          }),
+        )
+      ).flat();
+      expect(statuses).toEqual(Array(250).fill(401));
+
+      const started = performance.now();
+      const owner = await from(t, '203.0.113.201', { email: admin.email, password: admin.password });
+      const tookMs = performance.now() - started;
+      expect(owner.status).toBe(200);
+      expect(owner.body.token).toEqual(expect.any(String));
+      // 250 failures on the account: the slow-down is at its cap, LOGIN_SLOWDOWN_MAX_MS (2000 ms), and not more.
+      expect(tookMs).toBeGreaterThanOrEqual(1900);
+      expect(tookMs).toBeLessThan(2000 + 1500);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('when one address guesses passwords of many accounts (credential stuffing), then it is stopped after the documented 20 failures, whatever accounts it names', async () => {
+    const t = await buildTestApp({ env });
+    try {
+      const victim = await buildUser(t);
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await from(t, '198.51.100.77', { email: `stuffed-${i}-${unique()}@test.jwt`, password: 'Winter2025!' })).status);
+      expect(statuses.slice(0, 20)).toEqual(Array(20).fill(401));
+      expect(statuses.slice(20)).toEqual(Array(10).fill(429));
+      expect((await from(t, '198.51.100.77', { email: victim.email, password: victim.password })).status).toBe(429);
+      expect((await from(t, '198.51.100.78', { email: victim.email, password: victim.password })).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('when one address guesses one account, then the 6th attempt is refused even with the right password, and a success before the limit clears the pair\'s count', async () => {
+    // The account-wide slow-down is off here: this test is about the pair.
+    const t = await buildTestApp({ env: { ...env, LOGIN_SLOWDOWN_MAX_MS: '0' } });
+    try {
+      const user = await buildUser(t);
+      const ip = '198.51.100.88';
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 4; i++) expect((await from(t, ip, { email: user.email, password: `wrong-${round}-${i}` })).status).toBe(401);
+        expect((await from(t, ip, { email: user.email, password: user.password })).status).toBe(200);
+      }
+      for (let i = 0; i < 5; i++) expect((await from(t, ip, { email: user.email, password: `wrong-${i}` })).status).toBe(401);
+      expectTooMany(await from(t, ip, { email: user.email, password: user.password }), 900);
+      expect(securityEvents(t, 'login').some((l) => l.scope === 'account_ip')).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('when an account has more failures than the slow-down threshold, then a login for it waits, and the delay grows with the failures up to the cap', async () => {
+    const t = await buildTestApp({ env: { ...env, LOGIN_SLOWDOWN_AFTER_ACCOUNT_FAILURES: '2', LOGIN_SLOWDOWN_MAX_MS: '400' } });
+    try {
+      const user = await buildUser(t);
+      const timed = async (ip: string, password: string) => {
+        const started = performance.now();
+        const res = await from(t, ip, { email: user.email, password });
+        return { status: res.status, ms: performance.now() - started };
+      };
+      // Failures 1 and 2: no delay; 3rd attempt sees 2 failures → none; 4th sees 3 → 100 ms; 5th sees 4 → 200 ms.
+      for (let i = 0; i < 3; i++) expect((await timed(`192.0.2.${10 + i}`, 'wrong')).status).toBe(401);
+      const fourth = await timed('192.0.2.20', 'wrong');
+      const fifth = await timed('192.0.2.21', 'wrong');
+      expect(fourth.ms).toBeGreaterThanOrEqual(90);
+      expect(fifth.ms).toBeGreaterThanOrEqual(190);
+      for (let i = 0; i < 3; i++) await timed(`192.0.2.${30 + i}`, 'wrong');
+      const owner = await timed('192.0.2.40', user.password);
+      expect(owner.status).toBe(200);
+      expect(owner.ms).toBeGreaterThanOrEqual(390);
+      expect(owner.ms).toBeLessThan(400 + 1000);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('general per-IP limit', () => {
   test('when one IP sends more than RATE_LIMIT_PER_MINUTE requests, then 429 with Retry-After, counted and logged once as a security event', async () => {
     const t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '10' } });
@@ -111,22 +230,39 @@ describe('general per-IP limit', () => {
     }
   });
 
-  test('when requests arrive with X-Forwarded-For and TRUST_PROXY is unset, then the forwarding peer is not limited as one client, and each such request is counted and the misconfiguration logged once', async () => {
-    const t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '5', LOGIN_MAX_FAILURES_PER_IP: '3', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000' } });
+  test.each([['unset', {}], ['none', { TRUST_PROXY: 'none' }]])(
+    'when a client sends a random X-Forwarded-For on every request and TRUST_PROXY is %s, then it is limited like any other, each such request is counted and the misconfiguration logged once',
+    async (_label, trust: Record<string, string>) => {
+      const t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '60', ...trust } });
+      try {
+        // The outside test's measurement: 80 requests, a new forged address on each.
+        const statuses: number[] = [];
+        for (let i = 0; i < 80; i++) statuses.push((await t.http.get('/api/order/menu').set('X-Forwarded-For', randomAddress())).status);
+        expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+        expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+        expect(await metricValue(t, 'http_untrusted_forwarded_requests_total')).toBe(80);
+        expect(await metricValue(t, 'rate_limited_requests_total', { limiter: 'general' })).toBe(20);
+        const warnings = t.logs().filter((l) => l.type === 'security' && l.event === 'untrusted_forwarded');
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0].msg).toMatch(/TRUST_PROXY/);
+        // Without the header the same peer is the same client: still limited.
+        expectTooMany(await t.http.get('/api/order/menu'), 60);
+      } finally {
+        await t.close();
+      }
+    },
+  );
+
+  test('when TRUST_PROXY names the proxy and a client puts a random X-Forwarded-For in front of what the proxy appends, then the client is still limited as itself', async () => {
+    const t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '60', TRUST_PROXY: '127.0.0.1' } });
     try {
-      // An undeclared proxy relaying 12 clients: all served, none counted against the proxy's address.
-      for (let i = 0; i < 12; i++) expect((await t.http.get('/api/order/menu').set('X-Forwarded-For', `203.0.113.${i}`)).status).toBe(200);
-      expect(await metricValue(t, 'http_untrusted_forwarded_requests_total')).toBe(12);
-      expect(await metricValue(t, 'rate_limited_requests_total', { limiter: 'general' })).toBe(0);
-      const warnings = t.logs().filter((l) => l.type === 'security' && l.event === 'untrusted_forwarded');
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0].msg).toMatch(/TRUST_PROXY/);
-      // The same peer without the header is a client like any other: limited at 5.
-      for (let i = 0; i < 5; i++) expect((await t.http.get('/api/order/menu')).status).toBe(200);
-      expectTooMany(await t.http.get('/api/order/menu'), 60);
-      // The header buys nothing on the login limits: they still count the peer's address.
-      for (let i = 0; i < 3; i++) expect((await t.http.put('/api/auth').set('X-Forwarded-For', `198.51.100.${i}`).send({ email: `f${i}-${unique()}@test.jwt`, password: 'guess' })).status).toBe(401);
-      expectTooMany(await t.http.put('/api/auth').set('X-Forwarded-For', '198.51.100.99').send({ email: `f-${unique()}@test.jwt`, password: 'guess' }), 900);
+      const statuses: number[] = [];
+      // The proxy (here: the test, from 127.0.0.1) appends the client's real address, 203.0.113.9.
+      for (let i = 0; i < 80; i++) statuses.push((await t.http.get('/api/order/menu').set('X-Forwarded-For', `${randomAddress()}, 203.0.113.9`)).status);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+      // Another real client behind the proxy has its own count.
+      expect((await t.http.get('/api/order/menu').set('X-Forwarded-For', `${randomAddress()}, 203.0.113.10`)).status).toBe(200);
+      expect(await metricValue(t, 'http_untrusted_forwarded_requests_total')).toBe(0);
     } finally {
       await t.close();
     }

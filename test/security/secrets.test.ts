@@ -223,6 +223,7 @@ describe('secrets in error paths and configuration', () => {
     ADMIN_PASSWORD: 'correct horse battery staple',
     DATA_DIR: '/nonexistent-data-dir',
     METRICS_TOKEN: 'metrics-token-value',
+    TRUST_PROXY: 'none',
   };
 
   function configProblem(env: Record<string, string | undefined>): string {
@@ -255,6 +256,8 @@ describe('secrets in error paths and configuration', () => {
     ['cheap bcrypt', { BCRYPT_ROUNDS: '4' }, /BCRYPT_ROUNDS/],
     ['demo accounts with well-known passwords', { SEED_DEMO_DATA: 'true' }, /SEED_DEMO_DATA/],
     ['/metrics public (no token, no separate port)', { METRICS_TOKEN: undefined }, /METRICS_TOKEN or METRICS_PORT/],
+    ['no TRUST_PROXY (neither a proxy named nor an explicit none)', { TRUST_PROXY: undefined }, /TRUST_PROXY: required in production/],
+    ['TRUST_PROXY=true (every peer believed)', { TRUST_PROXY: 'true' }, /TRUST_PROXY/],
   ])('when production has %s, then the configuration is refused and names the key without echoing secrets', (_name, change, key) => {
     const problem = configProblem({ ...production, ...change });
     expect(problem).toMatch(key);

@@ -107,14 +107,22 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
         reqId: req.requestId,
         method: req.method,
         route: labels.route,
-        path: fullPath(req),
+        // A path is whatever the client sent (up to Node's 16 KB header limit): the first 200 characters.
+        path: fullPath(req).slice(0, 200),
         status: res.statusCode,
         latencyMs: Math.round(seconds * 1e6) / 1e3,
         authorized: req.user !== undefined || req.authenticatedUserId !== undefined,
         ip: clientIp(req),
       };
-      if (req.method !== 'GET' && req.body && typeof req.body === 'object') line.reqBody = req.body;
-      if (res.locals.errorMessage) line.error = res.locals.errorMessage;
+      // Of a body, only what the route's schema accepted, bounded (loggableBody, set once validated); of
+      // a body refused before that (too large, not JSON, invalid), its size and type only.
+      const contentLength = req.headers['content-length'];
+      if (contentLength !== undefined || req.headers['transfer-encoding'] !== undefined) {
+        line.reqBytes = Number(contentLength ?? 0) || undefined;
+        line.reqType = req.headers['content-type']?.slice(0, 64);
+        if (res.locals.loggedBody !== undefined) line.reqBody = res.locals.loggedBody;
+      }
+      if (res.locals.errorMessage) line.error = String(res.locals.errorMessage).slice(0, 200);
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
       logger[level](line, `${req.method} ${labels.route} ${res.statusCode}`);
     });
@@ -191,11 +199,12 @@ export function clientIp(req: Request): string {
 }
 
 /**
- * The general per-IP limit. `proxyTrustConfigured` is whether TRUST_PROXY is set at all: without it, a
- * peer that forwards for others (X-Forwarded-For) cannot be told from a client, and counting a proxy's
- * address would refuse every client behind it at once. Such requests skip this limit (the login limits
- * still count the peer's address), are counted in http_untrusted_forwarded_requests_total, and the
- * misconfiguration is logged once.
+ * The general per-IP limit. The client's address is the peer's, unless TRUST_PROXY names the peer as a
+ * proxy (then Express takes the address the proxy appended to X-Forwarded-For). No header a client writes
+ * ever exempts it from the limit. `proxyTrustConfigured` is whether any proxy is trusted: without one, a
+ * request carrying X-Forwarded-For is counted in http_untrusted_forwarded_requests_total (the
+ * ProxyNotTrusted ticket) and the possible misconfiguration is logged once, because if the peer really is
+ * a proxy, every client behind it now shares the proxy's one limit.
  */
 export function generalRateLimit(store: RateLimitStore, perMinute: number, metrics: Metrics, logger: Logger, proxyTrustConfigured: boolean): RequestHandler {
   let warned = false;
@@ -206,10 +215,9 @@ export function generalRateLimit(store: RateLimitStore, perMinute: number, metri
         warned = true;
         logger.warn(
           { type: 'security', event: 'untrusted_forwarded', ip: clientIp(req) },
-          'X-Forwarded-For received but TRUST_PROXY is unset: if this peer is a proxy, set TRUST_PROXY to its address; until then the general per-IP limit skips forwarded requests and the login limits count the proxy as one client',
+          'X-Forwarded-For received from a peer TRUST_PROXY does not name: the header is ignored and the peer is limited as one client; if this peer is a proxy, set TRUST_PROXY to its address so each client behind it is counted separately',
         );
       }
-      return next();
     }
     if (perMinute <= 0) return next();
     const ip = clientIp(req);
@@ -293,6 +301,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     res.locals.errorMessage = appError.message;
     if (res.headersSent) return;
     res.set(appError.headers);
+    if (req.headers.authorization !== undefined) res.setHeader('Cache-Control', 'no-store');
     res.status(appError.status).json({ message: appError.message, ...appError.body, ...(appError.status >= 500 ? { requestId: req.requestId } : {}) });
   };
 }

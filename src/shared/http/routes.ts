@@ -1,6 +1,7 @@
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
 import { badRequest } from '../errors';
+import { loggableBody } from '../logging/redact';
 
 export type AuthRequirement = 'none' | 'user' | 'admin' | 'self/admin' | 'owner/admin';
 
@@ -55,6 +56,10 @@ export interface MountedRoutes {
   router: Router;
 }
 
+function carriesToken(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && 'token' in result;
+}
+
 /** Sends serialized JSON straight to the socket: Express's res.send (type lookup, freshness check) costs more than the work of a cached read. */
 export function sendJson(res: Response, status: number, text: string): void {
   res.statusCode = status;
@@ -78,14 +83,19 @@ export class RouteCatalogue {
       this.routes.push({ ...spec, path: fullPath });
       const handler = async (req: Request, res: Response, _next: NextFunction) => {
         // Only what the spec declares is read: `req.query` parses the query string on first access.
+        const body = spec.body ? parseOrThrow(spec.body, req.body ?? {}, 'body') : req.body;
+        // The access log keeps only what the schema accepted, bounded (never the raw body).
+        if (spec.body && req.body !== undefined) res.locals.loggedBody = loggableBody(body);
         const input = {
-          body: spec.body ? parseOrThrow(spec.body, req.body ?? {}, 'body') : req.body,
+          body,
           query: spec.query ? parseOrThrow(spec.query, req.query, 'query') : undefined,
           params: spec.params ? parseOrThrow(spec.params, req.params, 'path') : req.params,
           req,
           res,
         };
         const result = await spec.handle(input);
+        // Answers for a signed-in caller, or carrying a token, must not be kept by a browser or proxy cache.
+        if (spec.auth !== 'none' || req.headers.authorization !== undefined || carriesToken(result)) res.setHeader('Cache-Control', 'no-store');
         sendJson(res, spec.status ?? 200, result instanceof RawJson ? result.text : JSON.stringify(result));
       };
       const method = spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';

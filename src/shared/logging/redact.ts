@@ -35,11 +35,58 @@ export function redactSecretsInText(text: string): string {
   return redactJwtSignatures(redactBearerTokens(text));
 }
 
+
+// An address: the local part may only start where a run of local-part characters starts (the same guard
+// as JWT above: without it, a 1 MB run with no "@" would be rescanned from every position).
+const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9_%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
+
+/** `diner@jwt.com` → `d***@jwt.com`: enough to tell accounts apart in an incident, not to collect them. */
+export function maskEmails(text: string): string {
+  return text.includes('@') ? text.replace(EMAIL, '$1***@$2') : text;
+}
+
 /**
  * A serialized JSON log line: secret-named string members at any depth, bearer tokens and JWT
- * signatures anywhere. Used as pino's `hooks.streamWrite`, so it runs once per line for every destination.
+ * signatures anywhere, and every email address masked. Used as pino's `hooks.streamWrite`, so it runs
+ * once per line for every destination (stdout and Loki).
  */
 export function scrubLogLine(line: string): string {
-  if (!HINT.test(line)) return line;
-  return redactSecretsInText(line.replace(SECRET_JSON_MEMBER, `"$1":"${REDACTED}"`));
+  const masked = maskEmails(line);
+  if (!HINT.test(masked)) return masked;
+  return redactSecretsInText(masked.replace(SECRET_JSON_MEMBER, `"$1":"${REDACTED}"`));
+}
+
+/** Bounds on what the access log keeps of a request body (see loggableBody). */
+export const LOGGED_BODY = { maxString: 64, maxItems: 10, maxKeys: 20, maxDepth: 4, maxChars: 768 };
+const SECRET_NAME = new RegExp(`(?:${SECRET_KEY})$`, 'i');
+
+/**
+ * What the access log keeps of a validated body (only the fields the route's schema accepts): each string
+ * cut to 64 characters and its emails masked, at most 10 items per array and 20 keys per object, 4 levels,
+ * secret-named fields replaced, and the whole at most 768 characters of JSON (else a cut string of it).
+ */
+export function loggableBody(body: unknown): unknown {
+  const bounded = bound(body, 0);
+  const text = JSON.stringify(bounded);
+  if (text === undefined || text.length <= LOGGED_BODY.maxChars) return bounded;
+  return `${text.slice(0, LOGGED_BODY.maxChars)}…`;
+}
+
+function bound(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return maskEmails(value.length > LOGGED_BODY.maxString ? `${value.slice(0, LOGGED_BODY.maxString)}…(${value.length} chars)` : value);
+  if (value === null || typeof value !== 'object') return typeof value === 'number' || typeof value === 'boolean' ? value : value === null ? null : undefined;
+  if (depth >= LOGGED_BODY.maxDepth) return '…';
+  if (Array.isArray(value)) {
+    const items = value.slice(0, LOGGED_BODY.maxItems).map((item) => bound(item, depth + 1));
+    if (value.length > LOGGED_BODY.maxItems) items.push(`…(${value.length} items)`);
+    return items;
+  }
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(value);
+  for (const key of keys.slice(0, LOGGED_BODY.maxKeys)) {
+    const item = (value as Record<string, unknown>)[key];
+    out[key.slice(0, LOGGED_BODY.maxString)] = SECRET_NAME.test(key) && item !== undefined ? REDACTED : bound(item, depth + 1);
+  }
+  if (keys.length > LOGGED_BODY.maxKeys) out['…'] = `${keys.length} keys`;
+  return out;
 }

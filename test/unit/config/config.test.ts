@@ -10,6 +10,7 @@ const production = {
   FACTORY_API_KEY: 'vendor-key',
   DATABASE_URL: 'mysql://pizza:pw@db.internal:3306/pizza',
   METRICS_TOKEN: 'scrape-token',
+  TRUST_PROXY: 'none',
 };
 
 describe('configuration', () => {
@@ -58,6 +59,22 @@ describe('configuration', () => {
     for (const value of ['true', 'all', '10.0.0.0/33', '300.1.1.1', 'proxy.internal', '10.0.0.1/8/8']) {
       expect(() => loadConfig({ ...production, TRUST_PROXY: value })).toThrow(/TRUST_PROXY: /);
     }
+  });
+
+  test('when production does not say whether a proxy is in front, then it refuses to start naming TRUST_PROXY; `none` means no proxy is believed, in production and outside it', () => {
+    expect(() => loadConfig({ ...production, TRUST_PROXY: '' })).toThrow(/TRUST_PROXY: required in production/);
+    expect(() => loadConfig({ ...production, TRUST_PROXY: undefined })).toThrow(/TRUST_PROXY: required in production/);
+    expect(loadConfig({ ...production, TRUST_PROXY: 'none' }).trustProxy).toBeUndefined();
+    expect(loadConfig({ ...production, TRUST_PROXY: '10.0.0.5' }).trustProxy).toBe('10.0.0.5');
+    // Outside production, unset is the same as none.
+    expect(loadConfig({ NODE_ENV: 'test', TRUST_PROXY: 'none' }).trustProxy).toBeUndefined();
+    expect(loadConfig({ NODE_ENV: 'test' }).trustProxy).toBeUndefined();
+  });
+
+  test('when the login limits are configured, then the pair, per-address and slow-down numbers are taken (defaults 5, 20, after 10 failures up to 2 s)', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).loginLimits).toEqual({ perIp: 20, perAccount: 5, windowSeconds: 900, slowdownAfter: 10, slowdownMaxMs: 2000 });
+    expect(loadConfig({ NODE_ENV: 'test', LOGIN_SLOWDOWN_AFTER_ACCOUNT_FAILURES: '3', LOGIN_SLOWDOWN_MAX_MS: '0' }).loginLimits).toMatchObject({ slowdownAfter: 3, slowdownMaxMs: 0 });
+    expect(() => loadConfig({ NODE_ENV: 'test', LOGIN_SLOWDOWN_MAX_MS: '-1' })).toThrow(/LOGIN_SLOWDOWN_MAX_MS/);
   });
 
   test('when production has neither METRICS_TOKEN nor METRICS_PORT, then it refuses to start and names both keys', () => {
