@@ -309,9 +309,9 @@ export const PROXY_NOT_TRUSTED: AlertingRule = {
   severity: 'ticket',
   summary: 'Most requests arrive through a proxy that TRUST_PROXY does not name',
   description:
-    '{{ $value | humanize }} requests reached {{ $labels.source }} with X-Forwarded-For in 10 minutes while TRUST_PROXY is unset, more than half ' +
-    'of its traffic: a proxy or load balancer is in front and not declared. Those requests skip the general per-IP limit, and the login ' +
-    'limits count all of its clients as one. Set TRUST_PROXY to the proxy address.',
+    '{{ $value | humanize }} requests reached {{ $labels.source }} with X-Forwarded-For in 10 minutes while no proxy is trusted, more than half ' +
+    'of its traffic: a proxy or load balancer is in front and not declared. Its clients share the proxy\'s one general per-IP limit and ' +
+    'login limits. Set TRUST_PROXY to the proxy address.',
   runbook: 'proxy-not-trusted',
   dashboard: AUTH_SECURITY,
   panelId: AUTH_SECURITY_PANELS.untrustedForwarded,

@@ -139,7 +139,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     untrustedForwarded: new Counter({
       name: 'http_untrusted_forwarded_requests_total',
-      help: 'Requests that carried X-Forwarded-For while TRUST_PROXY is unset (a proxy nobody declared): not held by the general per-IP limit',
+      help: 'Requests that carried X-Forwarded-For while no proxy is trusted (TRUST_PROXY unset or none): the header is ignored and the peer is limited as one client',
       registers,
     }),
     rateLimitStoreDegraded: new Gauge({
