@@ -464,8 +464,8 @@ export async function runGameday(options: GamedayOptions): Promise<GamedaySummar
         await fetch(`${simulatorUrl}/api/chaos`, { method: 'DELETE', headers: { Authorization: `Bearer ${adminKey}` }, signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
         throw new Error('on-call found no failed order with a reportUrl in GET /api/order/failures; chaos ended through the factory admin API instead');
       } else {
-        const report = await api.call<{ message?: string; factoryStatus?: number }>('POST', '/api/order/factory/report', { token: adminToken });
-        if (report.status !== 200) throw new Error(`POST /api/order/factory/report answered ${report.status}: ${JSON.stringify(report.body)}`);
+        const report = await api.call<{ message?: string; outcome?: string; factoryStatus?: number }>('POST', '/api/order/factory/report', { token: adminToken });
+        if (report.status !== 200 || report.body.outcome !== 'resolved') throw new Error(`POST /api/order/factory/report answered ${report.status}: ${JSON.stringify(report.body)}`);
         fixAt = Date.now();
         event(`on-call: POST /api/order/factory/report → "${report.body.message}" (factory ${report.body.factoryStatus}); ${OURS} is ${tracker.state(OURS)}`, fixAt);
       }
