@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { redactReportUrl } from '../redact';
+import { PRODUCTION_FACTORY_ISSUER } from '../types';
 import { PRODUCTION_BAD_JWT } from './badJwt';
 import {
   activateChaos,
@@ -95,7 +96,6 @@ export const FACTORY_MESSAGES = {
   unknownEndpoint: 'unknown endpoint',
 } as const;
 
-export const PRODUCTION_ISSUER = 'cs329.click';
 export const SIMULATOR_VERSION = 'simulator';
 const PIZZA_TTL_SECONDS = 24 * 60 * 60;
 const MAX_OVEN_ITEMS = 20;
@@ -138,7 +138,7 @@ export function createFactorySimulator(options: FactorySimulatorOptions): Factor
   const random = options.random ?? Math.random;
   const logger = options.logger ?? pino({ level: 'silent' });
   const vendor = options.vendor ?? { id: 'jwt-pizza-service', name: 'JWT Pizza Service' };
-  const issuer = options.issuer ?? PRODUCTION_ISSUER;
+  const issuer = options.issuer ?? PRODUCTION_FACTORY_ISSUER;
   const ovenFullDelayMs = options.oven?.fullDelayMs ?? 32_000;
   const throttleDelayMs = options.throttleDelayMs ?? 32_000;
   const keyRing = createKeyRing(options.signingKey ?? generateSigningKey());

@@ -1,4 +1,4 @@
-export { createFactorySimulator, FACTORY_MESSAGES, isLocalOrigin, PRODUCTION_ISSUER, simulatorEndpoints, type FactorySimulator, type FactorySimulatorOptions, type FactorySimulatorStats } from './app';
+export { createFactorySimulator, FACTORY_MESSAGES, isLocalOrigin, simulatorEndpoints, type FactorySimulator, type FactorySimulatorOptions, type FactorySimulatorStats } from './app';
 export { startFactorySimulator, type RunningFactorySimulator, type StartFactorySimulatorOptions } from './server';
 export { CHAOS_TYPES, type Chaos, type ChaosType } from './chaos';
 export { generateSigningKey, signingKeyFromPem, signingKeyToPem, type Jwks, type PublicJwk, type SigningKey } from './keys';
