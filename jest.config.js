@@ -1,6 +1,12 @@
 // One suite, several projects. The component suite runs once per database backend:
 // always on embedded SQLite, and on MariaDB/MySQL when TEST_MYSQL_URL is set.
 // In CI (CI=true) the MySQL run is mandatory: a missing TEST_MYSQL_URL fails the run instead of skipping.
+//
+// The rule for tests that need a real component this machine may not have (Redis, redis-server, mariadbd,
+// nginx, Alertmanager): a test that cannot run never passes. Without the component it is registered as
+// skipped, with a warning naming what is missing; under CI=true it fails instead. Never an early `return` in
+// a test body (that shows as a pass): decide when the file loads, with test/helpers/requirements.ts
+// (`requiring(...)`). promtool, Prometheus and the game day's Alertmanager are required everywhere.
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
 const base = { transform, testEnvironment: 'node', rootDir: __dirname };
 
