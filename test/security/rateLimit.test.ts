@@ -3,6 +3,7 @@ import pino from 'pino';
 import { buildAdmin, buildTestApp, buildUser, metricValue, unique, type TestApp } from '../helpers/app';
 import { createRedisRateLimitStore } from '../../src/shared/rateLimit/redisStore';
 import type { RateLimitStore } from '../../src/shared/rateLimit/store';
+import { redisReachable, requiring } from '../helpers/requirements';
 
 // Brute force and flooding (OWASP A07 / API4): login limits per IP and per account, the general per-IP
 // limit, and limits shared by several instances through Redis.
@@ -297,19 +298,8 @@ describe('general per-IP limit', () => {
 });
 
 describe('limits shared by two instances through Redis', () => {
-  let available = false;
-  beforeAll(async () => {
-    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    available = await probe
-      .connect()
-      .then(() => probe.ping())
-      .then(() => true)
-      .catch(() => false);
-    probe.disconnect();
-    if (!available && process.env.CI === 'true') throw new Error(`CI=true but Redis at ${REDIS_URL} is not reachable: the shared rate-limit tests are mandatory in CI`);
-    if (!available) console.warn(`Redis at ${REDIS_URL} not reachable: shared rate-limit tests skipped (they fail in CI)`);
-  });
+  // Skipped outside CI when Redis is not there, failed under CI=true; never a pass that did not run.
+  const withRedis = requiring(redisReachable(REDIS_URL));
 
   /** The store is degraded (memory or fail-open) until its connection is ready; count only once it is shared. */
   async function connected(store: RateLimitStore): Promise<RateLimitStore> {
@@ -340,8 +330,7 @@ describe('limits shared by two instances through Redis', () => {
     };
   }
 
-  test('when failed logins are split over two instances, then the per-IP limit counts them together', async () => {
-    if (!available) return;
+  withRedis.test('when failed logins are split over two instances, then the per-IP limit counts them together', async () => {
     const { a, b, close } = await twoInstances({ LOGIN_MAX_FAILURES_PER_IP: '4', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000' });
     try {
       for (const t of [a, a, b, b]) expect((await t.http.put('/api/auth').send({ email: `n-${unique()}@test.jwt`, password: 'guess' })).status).toBe(401);
@@ -353,8 +342,7 @@ describe('limits shared by two instances through Redis', () => {
     }
   });
 
-  test('when an account is attacked through both instances, then its lock is shared', async () => {
-    if (!available) return;
+  withRedis.test('when an account is attacked through both instances, then its lock is shared', async () => {
     const { a, b, close } = await twoInstances({ LOGIN_MAX_FAILURES_PER_IP: '1000', LOGIN_MAX_FAILURES_PER_ACCOUNT: '2' });
     try {
       const email = `victim-${unique()}@test.jwt`;
@@ -366,8 +354,7 @@ describe('limits shared by two instances through Redis', () => {
     }
   });
 
-  test('when general traffic is split over two instances, then the per-IP request limit is shared', async () => {
-    if (!available) return;
+  withRedis.test('when general traffic is split over two instances, then the per-IP request limit is shared', async () => {
     const { a, b, close } = await twoInstances({ RATE_LIMIT_PER_MINUTE: '6' });
     try {
       for (const t of [a, b, a, b, a, b]) expect((await t.http.get('/api/order/menu')).status).toBe(200);
