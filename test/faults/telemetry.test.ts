@@ -4,18 +4,20 @@ import { join } from 'node:path';
 import { freePort, median, metricSample, waitFor, registerDiner, report, request, startTestService, tempDir, type ServiceUnderTest } from './support';
 
 // The metrics (remote_write) and log (Loki) receivers fail: nothing listens, or they accept the
-// connection and never answer. Pushing happens beside request handling, so diners must not notice:
-// the median latency of 50 requests stays within a generous factor of a service with no push at all.
+// connection and never answer. Pushing happens beside request handling, so diners must not notice: every
+// request is answered, and while a push hangs, requests are answered without waiting for it. The failures
+// are counted (telemetry_push_total{outcome="failure"} on the /metrics on-call scrapes), and shutdown stays bounded.
+// Not timed against a baseline: the medians are reported (FAULTS_REPORT=1), speeds belong in npm run bench.
 
 jest.setTimeout(90_000);
 
 /** Accepts connections and never answers, like a wedged proxy. */
-async function blackHole(): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
+async function blackHole(): Promise<{ url: string; connections(): number; held(): number[]; close(): Promise<void> }> {
+  const sockets = new Map<Socket, number>();
   let accepted = 0;
   const server: Server = createServer((socket) => {
     accepted += 1;
-    sockets.add(socket);
+    sockets.set(socket, accepted);
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -24,9 +26,11 @@ async function blackHole(): Promise<{ url: string; connections(): number; close(
   return {
     url: `http://127.0.0.1:${port}`,
     connections: () => accepted,
+    /** Ids of the connections open now (numbered in order of arrival; one leaves when its pusher gives up). */
+    held: () => [...sockets.values()],
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        for (const socket of sockets.keys()) socket.destroy();
         server.close(() => resolve());
       }),
   };
@@ -46,7 +50,11 @@ describe('metrics and log receivers down or hung', () => {
   interface Run {
     median: number;
     statuses: number[];
-    metrics: string;
+    /** Requests that started while a push was held by the black hole, and of those the ones answered while that push was still held. */
+    startedWhileHeld: number;
+    answeredWhileHeld: number;
+    /** telemetry_push_total{outcome="failure"} per sink, once both are counted (push runs only). */
+    failedPushes: { metrics: number; logs: number };
     shutdownMs: number;
   }
 
@@ -54,25 +62,40 @@ describe('metrics and log receivers down or hung', () => {
     const service: ServiceUnderTest = await startTestService({ DATABASE_URL: `sqlite:${join(dir.path, `${name}.db`)}`, METRICS_PUSH_INTERVAL: '0.1', ...env });
     const statuses: number[] = [];
     const times: number[] = [];
+    let startedWhileHeld = 0;
+    let answeredWhileHeld = 0;
+    let failedPushes = { metrics: 0, logs: 0 };
     let shutdownMs = NaN;
-    let metrics = '';
+    const intoHole = env.METRICS_PUSH_URL?.startsWith(hole.url) ?? false;
     try {
       const diner = await registerDiner(service.url, name);
+      // Requests are made while a push hangs, not before the first one.
+      if (intoHole) await waitFor('a push held by the black hole', async () => hole.held().length > 0, 10_000);
       for (let i = 0; i < 60; i++) {
         const path = i % 2 ? '/api/user/me' : '/api/franchise?page=0&limit=10&name=*';
+        const heldBefore = hole.held();
         const res = await request(service.url, 'GET', path, { token: diner.token, timeoutMs: 10_000 });
         statuses.push(res.status);
         if (i >= 10) times.push(res.ms); // the first ten warm up connections and caches
+        if (intoHole && heldBefore.length > 0) {
+          startedWhileHeld += 1;
+          const heldAfter = new Set(hole.held());
+          if (heldBefore.some((id) => heldAfter.has(id))) answeredWhileHeld += 1;
+        }
       }
-      if (env.METRICS_PUSH_URL && !env.METRICS_PUSH_URL.startsWith(hole.url)) {
-        // A refused push is counted as soon as its first attempt fails.
-        metrics = await waitFor(
-          'a failed push attempt is counted',
+      if (env.METRICS_PUSH_URL) {
+        // Visible to on-call: each sink's failed attempts are counted (a hung one once its attempt times out).
+        failedPushes = await waitFor(
+          'failed pushes of both sinks counted',
           async () => {
             const text = (await request(service.url, 'GET', '/metrics')).text;
-            return metricSample(text, 'telemetry_push_total', { sink: 'metrics', outcome: 'failure' }) > 0 && text;
+            const counted = {
+              metrics: metricSample(text, 'telemetry_push_total', { sink: 'metrics', outcome: 'failure' }),
+              logs: metricSample(text, 'telemetry_push_total', { sink: 'logs', outcome: 'failure' }),
+            };
+            return counted.metrics > 0 && counted.logs > 0 && counted;
           },
-          10_000,
+          30_000,
         );
       }
     } finally {
@@ -80,28 +103,33 @@ describe('metrics and log receivers down or hung', () => {
       await service.shutdown();
       shutdownMs = performance.now() - started;
     }
-    return { median: median(times), statuses, metrics, shutdownMs };
+    return { median: median(times), statuses, startedWhileHeld, answeredWhileHeld, failedPushes, shutdownMs };
   }
 
-  test('when the receivers refuse connections or never answer, then the request latency stays within noise and shutdown stays bounded', async () => {
+  test('when the receivers refuse connections or never answer, then every request is answered without waiting for a push, the failures are counted, and shutdown stays bounded', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const baseline = await measure({}, 'baseline');
     const refused = await measure({ METRICS_PUSH_URL: `${closed}/api/prom/push`, LOGS_PUSH_URL: `${closed}/loki/api/v1/push` }, 'refused');
     const hung = await measure({ METRICS_PUSH_URL: `${hole.url}/api/prom/push`, LOGS_PUSH_URL: `${hole.url}/loki/api/v1/push` }, 'hung');
-    const again = await measure({}, 'baseline-again');
 
-    for (const run of [baseline, refused, hung, again]) expect(run.statuses.filter((s) => s !== 200)).toEqual([]);
+    for (const run of [baseline, refused, hung]) expect(run.statuses.filter((s) => s !== 200)).toEqual([]);
     expect(hole.connections()).toBeGreaterThan(0);
-    // Generous: three times the slower baseline run, or 25 ms more, whichever is larger.
-    const reference = Math.max(baseline.median, again.median);
-    const bound = Math.max(reference * 3, reference + 25);
-    expect(refused.median).toBeLessThan(bound);
-    expect(hung.median).toBeLessThan(bound);
-    // The final flush gives up on a receiver that never answers.
-    for (const run of [refused, hung]) expect(run.shutdownMs).toBeLessThan(10_000);
-    // The failures are visible to on-call, not silent.
+    // A request that waited for a hung push could only be answered once the pusher gave up on it (5 s), so
+    // a request answered while the push held from before it is still held did not wait. On a healthy service
+    // that is nearly all of them; it is none if requests wait for pushes.
+    expect(hung.startedWhileHeld).toBeGreaterThan(0);
+    expect(hung.answeredWhileHeld).toBeGreaterThanOrEqual(hung.startedWhileHeld / 2);
+    // The failures are visible to on-call, not silent: counted for both sinks, refused and hung alike.
+    for (const run of [refused, hung]) {
+      expect(run.failedPushes.metrics).toBeGreaterThan(0);
+      expect(run.failedPushes.logs).toBeGreaterThan(0);
+    }
+    // The final flush gives up on a receiver that never answers (its budget is 5 s). One that waited would
+    // never end; 20 s leaves a loaded machine all the margin it needs.
+    for (const run of [refused, hung]) expect(run.shutdownMs).toBeLessThan(20_000);
     report(
-      `telemetry receivers: median ms baseline ${baseline.median.toFixed(1)}/${again.median.toFixed(1)}, refused ${refused.median.toFixed(1)}, hung ${hung.median.toFixed(1)}; shutdown ms refused ${refused.shutdownMs.toFixed(0)}, hung ${hung.shutdownMs.toFixed(0)}`,
+      `telemetry receivers: median ms baseline ${baseline.median.toFixed(1)}, refused ${refused.median.toFixed(1)}, hung ${hung.median.toFixed(1)}; ` +
+        `hung: ${hung.answeredWhileHeld}/${hung.startedWhileHeld} requests answered while a push hung; shutdown ms refused ${refused.shutdownMs.toFixed(0)}, hung ${hung.shutdownMs.toFixed(0)}`,
     );
   });
 });

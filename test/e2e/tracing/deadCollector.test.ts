@@ -11,7 +11,7 @@ describe('tracing to a collector that never answers', () => {
     receiver = await startOtlpReceiver({ mode: 'hang' });
     service = await startBuiltService({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-      OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
       OTEL_BSP_MAX_QUEUE_SIZE: '64',
       OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '16',
       OTEL_BSP_SCHEDULE_DELAY: '50',
@@ -22,21 +22,20 @@ describe('tracing to a collector that never answers', () => {
     await receiver?.close();
   });
 
-  test('when 400 requests are traced, then each is answered at once, the spans past the queue bound are dropped and counted, the stalled exports are counted as failed, and SIGTERM still exits promptly', async () => {
-    const slowest: number[] = [];
+  test('when 400 requests are traced, then they are answered while the collector holds an export, the spans past the queue bound are dropped and counted, the stalled exports are counted as failed, and SIGTERM still exits', async () => {
+    // Not timed: a request that waited for the stalled export could only be answered once the exporter gave
+    // up on it (3 s), so a round of requests answered while an export held from before the round is still
+    // held did not wait for it.
+    let roundsWhileHeld = 0;
     for (let round = 0; round < 40; round++) {
-      const answers = await Promise.all(
-        Array.from({ length: 10 }, async () => {
-          const started = performance.now();
-          const answer = await call(service.url, 'GET', '/api/order/menu');
-          return { status: answer.status, ms: performance.now() - started };
-        }),
-      );
+      const heldBefore = receiver.held();
+      const answers = await Promise.all(Array.from({ length: 10 }, () => call(service.url, 'GET', '/api/order/menu')));
       expect(answers.every((a) => a.status === 200)).toBe(true);
-      slowest.push(Math.max(...answers.map((a) => a.ms)));
+      const heldAfter = new Set(receiver.held());
+      if (heldBefore.some((id) => heldAfter.has(id))) roundsWhileHeld += 1;
     }
-    // Generous: an export stalls for its full 1 s timeout; a request that waited on it would take that long.
-    expect(Math.max(...slowest)).toBeLessThan(900);
+    // Nearly every round on a healthy service; none if requests waited for exports (or if nothing was exported).
+    expect(roundsWhileHeld).toBeGreaterThanOrEqual(1);
 
     const dropped = await waitFor('dropped spans counted', async () => {
       const text = await (await fetch(`${service.url}/metrics`)).text();
@@ -48,9 +47,13 @@ describe('tracing to a collector that never answers', () => {
     expect(dropped.queueFull).toBeGreaterThan(400 - 64 - 16 - 1 - dropped.exportFailed);
     expect(dropped.queueFull + dropped.exportFailed).toBeLessThanOrEqual(400);
 
-    const started = Date.now();
+    // SIGTERM while the collector holds an export: the exit does not wait for it (the flush on exit is bounded
+    // at 3 s). stop() kills the process after 15 s, so exit code 0 means it left by itself.
+    await waitFor('an export held by the collector', async () => {
+      await call(service.url, 'GET', '/api/order/menu');
+      return receiver.held().length > 0;
+    });
     const code = await service.stop();
     expect(code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

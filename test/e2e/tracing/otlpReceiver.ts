@@ -129,6 +129,8 @@ export interface OtlpReceiver {
   exports: { headers: http.IncomingHttpHeaders; contentType: string; spanCount: number }[];
   /** Export bodies that were not valid OTLP protobuf: a test asserts there are none. */
   undecodable: string[];
+  /** `mode: 'hang'`: ids of the exports held open right now (numbered from 1 in arrival order; one leaves when its sender gives up). */
+  held(): number[];
   waitForSpans(what: string, accept: (spans: ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<ReceivedSpan[]>;
   close(): Promise<void>;
 }
@@ -142,12 +144,16 @@ export async function startOtlpReceiver(options: { mode?: 'answer' | 'hang' } = 
   const exports: OtlpReceiver['exports'] = [];
   const undecodable: string[] = [];
   const hanging = new Set<http.ServerResponse>();
+  const held = new Map<http.ServerResponse, number>();
+  let received = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       if (options.mode === 'hang') {
         hanging.add(res);
+        held.set(res, ++received);
+        res.once('close', () => held.delete(res));
         return;
       }
       if (req.method !== 'POST' || req.url !== '/v1/traces') {
@@ -172,6 +178,7 @@ export async function startOtlpReceiver(options: { mode?: 'answer' | 'hang' } = 
     spans,
     exports,
     undecodable,
+    held: () => [...held.values()],
     async waitForSpans(what, accept, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!accept(spans)) {
