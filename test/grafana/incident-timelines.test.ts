@@ -1,8 +1,8 @@
 // The two incident timelines, run through Prometheus' own rule engine (promtool test rules).
-// The generated test files assert, at every evaluation minute, whether each alert is firing; here
-// we count the firings in those expected sequences, check they tell the story of each incident,
-// and prove the checks can fail: the same data with the naive rule (or without keep_firing_for)
-// must make promtool fail.
+// The generated test files assert, at every evaluation minute, whether each alert is firing. Here we ask
+// promtool for the firing state it computes at every minute (not the expected data written in
+// grafana/src), count the firings in that, check they tell the story of each incident, and prove the
+// checks can fail: the same data with the naive rule (or without keep_firing_for) must make promtool fail.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +71,56 @@ async function runWithPurchaseRule(file: RuleTestFile, replacement: AlertingRule
   }
 }
 
+/**
+ * Whether each alert is firing at every evaluation minute, as promtool's rule engine computes it on the
+ * timeline of a generated incident file. The file's own checks are replaced by probes no result can pass
+ * (a count of -1), so promtool reports what it got for every one of them.
+ */
+async function firingFromPromtool(file: RuleTestFile, alertnames: string[], minutes: number): Promise<Record<string, boolean[]>> {
+  const testsDir = join(REPOSITORY_ROOT, file.path, '..');
+  const document = obj(parseYaml(readFileSync(join(REPOSITORY_ROOT, file.path), 'utf8')));
+  const timeline = obj(arr(document.tests)[0]);
+  const probe: Obj = {
+    rule_files: arr(document.rule_files).map((ruleFile) => join(testsDir, String(ruleFile))),
+    evaluation_interval: document.evaluation_interval as YamlValue,
+    tests: [
+      {
+        name: 'firing state probe',
+        interval: timeline.interval as YamlValue,
+        input_series: timeline.input_series as YamlValue,
+        promql_expr_test: alertnames.flatMap((alertname) =>
+          Array.from({ length: minutes + 1 }, (_, minute) => ({
+            expr: `count(ALERTS{alertname="${alertname}", alertstate="firing"}) or vector(0)`,
+            eval_time: `${minute}m`,
+            exp_samples: [{ labels: '{}', value: -1 }],
+          })),
+        ),
+      },
+    ],
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'pizza-probe-'));
+  try {
+    writeFileSync(join(dir, 'probe.test.yml'), toYaml(probe));
+    const result = await runPromtool(['test', 'rules', 'probe.test.yml'], dir);
+    const states: Record<string, boolean[]> = Object.fromEntries(alertnames.map((name) => [name, []]));
+    const got = /expr: "count\(ALERTS\{alertname=\\"(\w+)\\", alertstate=\\"firing\\"\}\) or vector\(0\)", time: ([\dhms.]+),\s*exp: [^\n]*\n\s*got: \{\} ([\d.E+-]+)/g;
+    for (const [, alertname, time, value] of result.output.matchAll(got)) states[alertname!]![minutesOf(time!)] = Number(value) > 0;
+    for (const alertname of alertnames) {
+      const reported = states[alertname]!.filter((state) => state !== undefined).length;
+      if (reported !== minutes + 1) throw new Error(`promtool reported ${reported} of ${minutes + 1} minutes for ${alertname}:\n${result.output.slice(0, 4000)}`);
+    }
+    return states;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Minutes in a Go duration as promtool prints it ("0s", "7m", "1h15m0s"). */
+function minutesOf(duration: string): number {
+  const part = (unit: string) => Number(new RegExp(`(\\d+)${unit}`).exec(duration)?.[1] ?? 0);
+  return part('h') * 60 + part('m') + part('s') / 60;
+}
+
 /** The firing count promtool computed for an alert, from its failure report ("got: {} 8E+00"). */
 function countPromtoolGot(output: string, alertname: string): number | null {
   const escaped = firingCountExpr(alertname, NOVEMBER.minutes).replace(/"/g, '\\"');
@@ -81,9 +131,14 @@ function countPromtoolGot(output: string, alertname: string): number | null {
 }
 
 describe('2025-11-26: bursts of failures separated by quiet gaps', () => {
+  // The expected sequences written in grafana/src (what the generated file checks) ...
   const ours = firingSequence(NOVEMBER_OURS, NOVEMBER.minutes);
   const naive = NOVEMBER_NAIVE.map((e) => firingSequence(e, NOVEMBER.minutes));
-  const naiveFirings = naive.reduce((sum, states) => sum + countFirings(states), 0);
+  // ... and what the rule engine computes on the same timeline.
+  let engine: Record<string, boolean[]>;
+  beforeAll(async () => {
+    engine = await firingFromPromtool(NOVEMBER_TEST_FILE, [PIZZA_PURCHASE_FAILURES.alert, NAIVE_PURCHASE_FAILURES.alert], NOVEMBER.minutes);
+  });
 
   test('the timeline has 8 bursts of failures with no traffic at all in the gaps', () => {
     const failures = NOVEMBER_SCENARIO.series.find((s) => s.labels.reason === 'factory_error') as Series;
@@ -98,20 +153,26 @@ describe('2025-11-26: bursts of failures separated by quiet gaps', () => {
     expect(minuteDelta(failures, 11) + minuteDelta(failures, 12)).toBe(0); // a gap: no purchase at all
   });
 
-  test('our rule fires ONCE: within 2 minutes of the first failure, through every gap, until purchases succeed', () => {
-    expect(countFirings(ours)).toBe(1);
-    expect(countResolutions(ours)).toBe(1);
-    const onset = ours.indexOf(true);
-    const lastFiring = ours.lastIndexOf(true);
+  test('our rule fires ONCE (as promtool evaluates it): within 2 minutes of the first failure, through every gap, until purchases succeed', () => {
+    const firing = engine[PIZZA_PURCHASE_FAILURES.alert]!;
+    expect(countFirings(firing)).toBe(1);
+    expect(countResolutions(firing)).toBe(1);
+    const onset = firing.indexOf(true);
+    const lastFiring = firing.lastIndexOf(true);
     const firstFailure = firstMinuteWithFailure(NOVEMBER_SCENARIO.series, NOVEMBER.minutes);
     expect(onset - firstFailure).toBeLessThanOrEqual(2);
     expect(lastFiring).toBeGreaterThanOrEqual(NOVEMBER.fixedAt); // never resolved while purchases failed
     expect(lastFiring).toBeLessThanOrEqual(NOVEMBER.fixedAt + 10); // resolved soon after purchases succeed
   });
 
-  test('the naive rule fires once per burst (7-8 separate pages, as in the incident)', () => {
-    expect(naiveFirings).toBe(8);
-    expect(naiveFirings).toBeGreaterThanOrEqual(7);
+  test('the naive rule fires once per burst (as promtool evaluates it): 8 separate pages, as in the incident', () => {
+    expect(countFirings(engine[NAIVE_PURCHASE_FAILURES.alert]!)).toBe(8);
+  });
+
+  test('the expected sequences the generated file checks are the ones promtool computes, minute by minute', () => {
+    expect(engine[PIZZA_PURCHASE_FAILURES.alert]).toEqual(ours);
+    expect(naive).toHaveLength(1);
+    expect(engine[NAIVE_PURCHASE_FAILURES.alert]).toEqual(naive[0]);
   });
 
   test('the generated promtool file checks both alerts at every minute and their firing counts (1 and 8)', () => {
@@ -172,6 +233,10 @@ describe('2025-11-26: bursts of failures separated by quiet gaps', () => {
 
 describe('2025-04-08: a few orders a minute, five failures spread over 19 minutes', () => {
   const ours = firingSequence(APRIL_OURS, APRIL.minutes);
+  let engine: Record<string, boolean[]>;
+  beforeAll(async () => {
+    engine = await firingFromPromtool(APRIL_TEST_FILE, [PIZZA_PURCHASE_FAILURES.alert, 'StaticThresholdPizzaErrors'], APRIL.minutes);
+  });
 
   test('the timeline has exactly five failed orders among three orders a minute', () => {
     const failures = APRIL_SCENARIO.series.filter((s) => s.labels.outcome === 'failure');
@@ -181,14 +246,17 @@ describe('2025-04-08: a few orders a minute, five failures spread over 19 minute
     expect(total(all)).toBe(3 * APRIL.minutes);
   });
 
-  test('our rule fires, once, while the chaos lasts', () => {
-    expect(countFirings(ours)).toBe(1);
-    expect(ours.indexOf(true)).toBeGreaterThan(APRIL.chaosFrom);
-    expect(ours.indexOf(true)).toBeLessThan(APRIL.chaosUntil);
-    expect(ours.lastIndexOf(true)).toBeGreaterThanOrEqual(APRIL.chaosUntil);
+  test('our rule fires, once, while the chaos lasts (as promtool evaluates it, and as the generated file expects)', () => {
+    const firing = engine[PIZZA_PURCHASE_FAILURES.alert]!;
+    expect(countFirings(firing)).toBe(1);
+    expect(firing.indexOf(true)).toBeGreaterThan(APRIL.chaosFrom);
+    expect(firing.indexOf(true)).toBeLessThan(APRIL.chaosUntil);
+    expect(firing.lastIndexOf(true)).toBeGreaterThanOrEqual(APRIL.chaosUntil);
+    expect(firing).toEqual(ours);
   });
 
-  test('the old static threshold never fires on the same data (promtool checks it every minute)', () => {
+  test('the old static threshold never fires on the same data (promtool evaluates it, and the file checks it every minute)', () => {
+    expect(engine.StaticThresholdPizzaErrors!.some((state) => state)).toBe(false);
     expect(APRIL_SCENARIO.quiet).toContain('StaticThresholdPizzaErrors');
     const { perMinute, count } = checksOnDisk(APRIL_TEST_FILE, 'StaticThresholdPizzaErrors');
     expect(perMinute).toHaveLength(APRIL.minutes + 1);

@@ -28,8 +28,8 @@ export function findPromtool(env: NodeJS.ProcessEnv = process.env): string | nul
   return findExecutable(env.PROMTOOL, ['promtool'], env);
 }
 
-export function requirePromtool(): string {
-  const promtool = findPromtool();
+export function requirePromtool(env: NodeJS.ProcessEnv = process.env): string {
+  const promtool = findPromtool(env);
   if (!promtool) throw new Error(PROMTOOL_MISSING_MESSAGE);
   return promtool;
 }
