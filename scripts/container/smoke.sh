@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-base=localhost/jwt-pizza-node:20
+node_major="${NODE_MAJOR:-24}"
+base="localhost/jwt-pizza-node:$node_major"
 image=localhost/jwt-pizza-service:ci
 tag="jwt-pizza-smoke-$$"
 port="${SMOKE_PORT:-39300}"
@@ -32,8 +33,8 @@ started=$SECONDS
 if [ -n "${SMOKE_REUSE_IMAGE:-}" ] && podman image exists "$image"; then
   step "reusing $image (SMOKE_REUSE_IMAGE)"
 else
-  step "base image $base (debootstrap + this machine's Node)"
-  bash scripts/container/node-base.sh "$base" >/dev/null
+  step "base image $base (debootstrap + Node $node_major from scripts/fetch-node.sh)"
+  NODE_MAJOR="$node_major" bash scripts/container/node-base.sh "$base" >/dev/null
   step "podman build (Dockerfile, NODE_IMAGE=$base)"
   # --format docker keeps HEALTHCHECK (the OCI image format has no such field). The build's own output
   # goes to a file, shown only if it fails.
@@ -74,7 +75,9 @@ uid="$(podman exec "$tag-pizza" id -u)"
 [ "$uid" = 10001 ] || fail "runs as uid $uid, not the image's pizza user (10001)"
 [ "$(podman exec "$tag-pizza" printenv NODE_ENV)" = production ] || fail "NODE_ENV is not production"
 pid1="$(podman exec "$tag-pizza" cat /proc/1/comm 2>/dev/null || echo '?')"
-step "non-root (uid $uid), NODE_ENV=production, PID 1: ${pid1:-?}"
+node_version="$(podman exec "$tag-pizza" node --version)"
+case "$node_version" in "v$node_major".*) ;; *) fail "the image runs Node $node_version, not $node_major";; esac
+step "Node $node_version, non-root (uid $uid), NODE_ENV=production, PID 1: ${pid1:-?}"
 
 case "$(get "http://127.0.0.1:$port/readyz")" in "200 "*) ;; *) fail "/readyz is not 200";; esac
 case "$(get "http://127.0.0.1:$port/metrics")" in "404 "*) ;; *) fail "/metrics answered on the service port";; esac
