@@ -115,9 +115,16 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
       await ctx.rateLimits.close();
       await database.close();
       await testDb?.drop();
+      // Every app of the component and security suites: no log line may hold an email address in clear
+      // (the scrubber masks them to d***@jwt.com; issue 25).
+      const clear = lines.filter((line) => EMAIL_IN_CLEAR.test(line));
+      if (clear.length) throw new Error(`${clear.length} log line(s) hold an email address in clear, e.g. ${clear[0].slice(0, 300)}`);
     },
   };
 }
+
+/** An address as written (a masked one has `***` right before its @). */
+const EMAIL_IN_CLEAR = /[A-Za-z0-9._%+-]@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+/;
 
 let counter = 0;
 /** A unique value per call, so tests never collide on unique columns. */
