@@ -219,11 +219,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { isTt
     factory: {
       url: raw.FACTORY_URL,
       apiKey: raw.FACTORY_API_KEY,
+      jwtIssuers: raw.FACTORY_JWT_ISSUER.split(',').map((issuer) => issuer.trim()),
       timeoutMs: raw.FACTORY_TIMEOUT_MS,
       lateAnswerMs: raw.FACTORY_LATE_ANSWER_MS,
       circuitThreshold: raw.FACTORY_CIRCUIT_THRESHOLD,
       circuitCooldownMs: raw.FACTORY_CIRCUIT_COOLDOWN_MS,
-      jwtIssuers: raw.FACTORY_JWT_ISSUER.split(',').map((issuer) => issuer.trim()),
       simulatorPort: raw.FACTORY_PORT,
       simulatorAdminKey: raw.FACTORY_ADMIN_KEY,
     },
