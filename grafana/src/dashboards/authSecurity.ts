@@ -114,7 +114,7 @@ export function buildAuthSecurity(): JsonObject {
           'Requests that carried X-Forwarded-For while TRUST_PROXY is unset, beside all requests. They skip the general per-IP limit; ' +
           'when most traffic is forwarded, the service sits behind a proxy that TRUST_PROXY should name.',
         queries: [
-          { expr: `sum(${rate(sel('http_untrusted_forwarded_requests_total'))}) * 60`, legend: 'forwarded, TRUST_PROXY unset' },
+          { expr: `sum(${rate(sel('http_untrusted_forwarded_requests_total'))}) * 60`, legend: 'forwarded by an untrusted peer (counted as that peer)' },
           { expr: `sum(${rate(sel('http_requests_total'))}) * 60`, legend: 'all requests' },
         ],
         unit: 'reqpm',
