@@ -37,12 +37,13 @@ export function requiring(requirement: Requirement, env: NodeJS.ProcessEnv = pro
   const reason = `CI=true but ${requirement.missing}: these tests are mandatory in CI`;
   if (inCi(env)) {
     return {
+      // Every test of the block fails with the reason; the block's own set-up and tear-down are not run.
       describe: (name, fn) =>
         describe(name, () => {
           beforeAll(() => {
             throw new Error(reason);
           });
-          fn();
+          withoutHooks(fn);
         }),
       test: (name) =>
         test(name, () => {
@@ -52,6 +53,20 @@ export function requiring(requirement: Requirement, env: NodeJS.ProcessEnv = pro
   }
   console.warn(`${requirement.missing}: tests that need it are skipped (they fail under CI=true)`);
   return { describe: (name, fn) => describe.skip(name, fn), test: (name, fn, timeout) => test.skip(name, fn, timeout) };
+}
+
+const HOOKS = ['beforeAll', 'beforeEach', 'afterAll', 'afterEach'] as const;
+
+/** Collects a block's tests with its hooks left out (jest runs describe bodies synchronously, at load). */
+function withoutHooks(fn: () => void): void {
+  const scope = globalThis as unknown as Record<(typeof HOOKS)[number], unknown>;
+  const saved = HOOKS.map((hook) => scope[hook]);
+  for (const hook of HOOKS) scope[hook] = () => undefined;
+  try {
+    fn();
+  } finally {
+    HOOKS.forEach((hook, i) => (scope[hook] = saved[i]));
+  }
 }
 
 /** Every requirement met; otherwise what is missing, all of it. */

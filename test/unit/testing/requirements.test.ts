@@ -57,6 +57,11 @@ describe('requiring(): a test that cannot run never passes', () => {
     expect(outcome.passed).toEqual(['a test that needs nothing']);
     expect(outcome.skipped).toEqual([]);
     expect(outcome.failed.map((f) => f.title).sort()).toEqual(['a test that needs the component', 'first', 'second']);
-    for (const { messages } of outcome.failed) expect(messages).toContain('CI=true but the fixture component is not there: these tests are mandatory in CI');
+    for (const { messages } of outcome.failed) {
+      expect(messages).toContain('CI=true but the fixture component is not there: these tests are mandatory in CI');
+      // The block's own set-up and tear-down (which would need the component) were not run.
+      expect(messages).not.toMatch(/set-up ran|tear-down ran/);
+    }
+    expect(outcome.stderr).not.toMatch(/set-up ran|tear-down ran/);
   });
 });
