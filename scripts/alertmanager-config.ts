@@ -13,7 +13,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ALERTMANAGER_CONFIG_PATH, RECEIVERS, ReceiverName, TEMPLATE_GLOB } from '../grafana/src/alertmanager';
-import { parseYaml, toYaml, YamlValue } from '../grafana/src/yaml';
+import { parseYaml, toYaml, YamlValue } from '../grafana/src/yamlFile';
 
 type YamlMap = { [key: string]: YamlValue };
 

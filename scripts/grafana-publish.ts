@@ -23,7 +23,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TEMPLATE_FILE_NAME, TEMPLATE_PATH } from '../grafana/src/alertmanager';
-import { parseYaml, toYaml, YamlValue } from '../grafana/src/yaml';
+import { parseYaml, toYaml, YamlValue } from '../grafana/src/yamlFile';
 import { AlertmanagerConfigError, renderAlertmanagerConfig, RenderOptions, renderOptionsFromEnv } from './alertmanager-config';
 
 type YamlMap = { [key: string]: YamlValue };

@@ -15,7 +15,7 @@ import {
   allAlerts,
 } from './rules/definitions';
 import type { AlertingRule, Severity } from './rules/model';
-import type { YamlValue } from './yaml';
+import type { YamlValue } from './yamlFile';
 
 export const ALERTMANAGER_CONFIG_PATH = 'grafana/alertmanager/alertmanager.yml';
 export const TEMPLATE_FILE_NAME = 'jwt-pizza-service.tmpl';

@@ -11,7 +11,7 @@ import { RULE_FILES } from './rules/definitions';
 import { ruleFileToYaml, runbookPath, runbookUrl } from './rules/model';
 import { RULE_TEST_FILES } from './ruleTests';
 import { renderRuleTestFile } from './ruleTests/model';
-import { toYaml } from './yaml';
+import { toYaml } from './yamlFile';
 
 export const REPOSITORY_ROOT = resolve(__dirname, '..', '..');
 

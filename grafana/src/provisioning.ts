@@ -4,7 +4,7 @@
 
 import { NOTIFICATION_TEMPLATE, NOTIFICATION_TIMING, PAGE_RECEIVER, RECEIVERS, TICKET_RECEIVER } from './alertmanager';
 import { TEAM } from './catalogue';
-import type { YamlValue } from './yaml';
+import type { YamlValue } from './yamlFile';
 
 export const PROMETHEUS_DATASOURCE_UID = 'prometheus';
 export const LOKI_DATASOURCE_UID = 'loki';

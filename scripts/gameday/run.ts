@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { parseYaml } from '../../grafana/src/yaml';
+import { parseYaml } from '../../grafana/src/yamlFile';
 import { loadConfig } from '../../src/config';
 import { redactReportUrl } from '../../src/factory/redact';
 import { startService, type RunningService } from '../../src/service';

@@ -11,7 +11,7 @@ import { SERVICE_SOURCE, TEAM } from '../../grafana/src/catalogue';
 import { allAlerts } from '../../grafana/src/rules/definitions';
 import { RULE_TEST_FILES } from '../../grafana/src/ruleTests';
 import { alertAnnotations, alertLabels } from '../../grafana/src/rules/model';
-import { parseYaml, YamlValue } from '../../grafana/src/yaml';
+import { parseYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { renderAlertmanagerConfig } from '../../scripts/alertmanager-config';
 import { alertmanagerToolsAvailable, runAmtool } from './alertmanagerTools';
 import { REPOSITORY_ROOT } from './metricNames';

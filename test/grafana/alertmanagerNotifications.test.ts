@@ -13,7 +13,7 @@ import { PAGE_RECEIVER, TICKET_RECEIVER } from '../../grafana/src/alertmanager';
 import { SERVICE_SOURCE } from '../../grafana/src/catalogue';
 import { allAlerts } from '../../grafana/src/rules/definitions';
 import { alertAnnotations, alertLabels, renderTemplate } from '../../grafana/src/rules/model';
-import { parseYaml, toYaml, YamlValue } from '../../grafana/src/yaml';
+import { parseYaml, toYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { renderAlertmanagerConfig } from '../../scripts/alertmanager-config';
 import { alertmanagerToolsAvailable, RunningAlertmanager, startAlertmanager } from './alertmanagerTools';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { familyOf, METRIC_CATALOGUE, PROMETHEUS_SYNTHETIC_SERIES } from '../../grafana/src/catalogue';
 import { DASHBOARDS } from '../../grafana/src/dashboards';
-import { toYaml, YamlValue } from '../../grafana/src/yaml';
+import { toYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { runPromtool } from './promtool';
 import {
   dashboardFiles,

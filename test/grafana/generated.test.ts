@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderOutputs, REPOSITORY_ROOT } from '../../grafana/src/outputs';
-import { parseYaml, toYaml } from '../../grafana/src/yaml';
+import { parseYaml, toYaml, type YamlValue } from '../../grafana/src/yamlFile';
 
 describe('generated grafana files', () => {
   const outputs = renderOutputs();
@@ -14,17 +14,19 @@ describe('generated grafana files', () => {
   test.each([...outputs.keys()].filter((p) => p.endsWith('.yml')))('%s reads back as the YAML it was written from', (path) => {
     const parsed = parseYaml(outputs.get(path) as string);
     expect(parsed).not.toBeNull();
-    expect(toYaml(parsed as Record<string, never>)).toBe((outputs.get(path) as string).replace(/^(#.*\n)+/, ''));
+    expect(toYaml(parsed as Record<string, YamlValue>)).toBe((outputs.get(path) as string).replace(/^(#.*\n)+/, ''));
   });
 });
 
-describe('the YAML writer and reader', () => {
-  test('when a value needs quoting, then it round-trips as the same string', () => {
+describe('YAML files', () => {
+  test('when a string would mean something else to a YAML 1.1 reader, then it is quoted and reads back as the same string', () => {
     const document = {
-      plain: 'sum by (source) (rate(x{a="b"}[5m]))',
-      template: '{{ $value | humanizePercentage }} failed: see runbook',
+      expr: 'sum by (source) (rate(x{a="b"}[5m]))',
+      summary: '{{ $value | humanizePercentage }} failed: see runbook #1',
       numberLike: '5',
-      boolLike: 'on',
+      octal: '0755',
+      sexagesimal: '1:30',
+      boolLike: ['on', 'yes', 'y', 'No', 'off'],
       quotes: `it's "quoted"`,
       multiline: 'a\n  b\nc',
       empty: '',
@@ -32,13 +34,36 @@ describe('the YAML writer and reader', () => {
       emptyList: [],
       emptyMap: {},
       duration: '30s',
+      skipped: undefined,
     };
-    expect(parseYaml(toYaml(document))).toEqual(document);
+    const text = toYaml(document);
+    const { skipped, ...written } = document;
+    expect(skipped).toBeUndefined();
+    expect(parseYaml(text)).toEqual(written);
+    expect(text).toContain('"yes"');
+    expect(text).toContain('"0755"');
+    expect(text).toContain('multiline: |-\n  a\n    b\n  c\n');
   });
 
-  test('when the input uses syntax outside the subset, then it fails with a line number', () => {
-    expect(() => parseYaml('a: {b: 1}\n')).toThrow(/line 1/);
-    expect(() => parseYaml('a: 1\n  b: 2\n')).toThrow(/line 2/);
-    expect(() => parseYaml('a: 1\na: 2\n')).toThrow(/duplicate key a/);
+  test('when an expression is long or an object is shared, then it is written out in full on one line, with no alias', () => {
+    const labels = { severity: 'page', team: 'pizza' };
+    const expr = Array.from({ length: 20 }, (_, i) => `rate(metric_${i}_total[5m])`).join(' + ');
+    const text = toYaml({ first: { expr, labels }, second: { labels } });
+    expect(text).toContain(`expr: ${expr}\n`);
+    expect(text).not.toMatch(/[&*]a\d/);
+    expect(text.match(/severity: page/g)).toHaveLength(2);
+  });
+
+  test('when a header is given, then it is a comment block above the document', () => {
+    expect(toYaml({ a: 1 }, 'first\n\nthird')).toBe('# first\n#\n# third\na: 1\n');
+  });
+
+  test('when a string reads differently under YAML 1.1 and 1.2, then writing it throws', () => {
+    expect(() => toYaml({ rule: { value: '0o17' } })).toThrow('rule.value reads back as different data under YAML 1.2');
+  });
+
+  test('when the input is malformed or repeats a key, then reading it fails with the line', () => {
+    expect(() => parseYaml('a: 1\nb: [2\n')).toThrow(/at line 3/);
+    expect(() => parseYaml('a: 1\na: 2\n')).toThrow(/keys must be unique at line 2/);
   });
 });

@@ -24,7 +24,7 @@ import {
 } from '../../grafana/src/ruleTests/incidents';
 import { countFirings, countResolutions, firingCountExpr, firingSequence, RuleTestFile } from '../../grafana/src/ruleTests/model';
 import { Series, valueAtMinute } from '../../grafana/src/ruleTests/series';
-import { parseYaml, toYaml, YamlValue } from '../../grafana/src/yaml';
+import { parseYaml, toYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { REPOSITORY_ROOT } from './metricNames';
 import { runPromtool } from './promtool';
 

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { familyOf, PROMETHEUS_SYNTHETIC_SERIES } from '../../grafana/src/catalogue';
-import { parseYaml, YamlValue } from '../../grafana/src/yaml';
+import { parseYaml, YamlValue } from '../../grafana/src/yamlFile';
 
 export const REPOSITORY_ROOT = join(__dirname, '..', '..');
 export const ALERTS_DIR = join(REPOSITORY_ROOT, 'grafana', 'alerts');

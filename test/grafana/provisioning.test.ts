@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEAM } from '../../grafana/src/catalogue';
 import { DASHBOARDS_MOUNT_PATH, PROVISIONING_ENV, PROVISIONING_FILES } from '../../grafana/src/provisioning';
-import { parseYaml, YamlValue } from '../../grafana/src/yaml';
+import { parseYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { REPOSITORY_ROOT } from './metricNames';
 
 type Obj = { [key: string]: YamlValue };

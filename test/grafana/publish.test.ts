@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { ALERTMANAGER_CONFIG_PATH, TEMPLATE_FILE_NAME, TEMPLATE_PATH } from '../../grafana/src/alertmanager';
-import { parseYaml, toYaml, YamlValue } from '../../grafana/src/yaml';
+import { parseYaml, toYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { groupNamesOfListing, loadDashboards, loadRuleGroups, redact, withAbsoluteDashboardUrls } from '../../scripts/grafana-publish';
 import { alertmanagerToolsAvailable, runAmtool } from './alertmanagerTools';
 import { REPOSITORY_ROOT } from './metricNames';

@@ -4,7 +4,7 @@ import { REPOSITORY_BLOB_URL, TEAM } from '../../grafana/src/catalogue';
 import { DASHBOARDS } from '../../grafana/src/dashboards';
 import { RULE_TEST_FILES } from '../../grafana/src/ruleTests';
 import { allAlerts } from '../../grafana/src/rules/definitions';
-import { parseYaml, YamlValue } from '../../grafana/src/yaml';
+import { parseYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { loadDashboard, panelsOf, REPOSITORY_ROOT, ruleFiles } from './metricNames';
 
 type Obj = { [key: string]: YamlValue };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseYaml, type YamlValue } from '../../grafana/src/yaml';
+import { parseYaml, type YamlValue } from '../../grafana/src/yamlFile';
 
 const ROOT = join(__dirname, '..', '..');
 type Obj = { [key: string]: YamlValue };

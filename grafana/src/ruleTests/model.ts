@@ -4,7 +4,7 @@
 // separate firings counted by PromQL itself, plus exact annotations at chosen checkpoints.
 
 import { alertAnnotations, alertLabels, AlertingRule, renderTemplate } from '../rules/model';
-import type { YamlValue } from '../yaml';
+import type { YamlValue } from '../yamlFile';
 import { EVALUATION_MINUTES, formatValues, Labels, SAMPLE_SECONDS, Series, seriesSelector } from './series';
 
 /** Inclusive range of evaluation minutes during which the alert is firing. */

@@ -1,7 +1,7 @@
 // ANTI-EXAMPLES, for rule tests only: the alerts that failed us, kept so the incident tests can show,
 // on the same data, what they did and what our rules do instead. Never deploy these.
 
-import type { YamlValue } from '../yaml';
+import type { YamlValue } from '../yamlFile';
 
 export const ANTI_EXAMPLES_PATH = 'grafana/alerts/tests/naive.rules.yml';
 

@@ -4,7 +4,7 @@
 import { REPOSITORY_BLOB_URL, TEAM } from '../catalogue';
 import { dashboardUrl } from '../dashboards/panels';
 import type { DashboardIdentity } from '../dashboards/panels';
-import type { YamlValue } from '../yaml';
+import type { YamlValue } from '../yamlFile';
 
 export type Severity = 'page' | 'ticket';
 /** Prometheus duration, e.g. `30s`, `5m`. */
