@@ -6,6 +6,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { toYaml } from '../../grafana/src/yamlFile';
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 
@@ -58,13 +59,14 @@ export function freePort(): Promise<number> {
 }
 
 function configYaml(evaluationInterval: string, ruleFiles: string[], alertmanagerTarget?: string): string {
-  const rules = ruleFiles.length ? `rule_files:\n${ruleFiles.map((f) => `  - ${JSON.stringify(f)}`).join('\n')}\n` : '';
-  // Prometheus 2.x has no --alertmanager.url flag: Alertmanagers are named in the configuration.
-  const alerting = alertmanagerTarget
-    ? `alerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs:\n        - targets: [${JSON.stringify(alertmanagerTarget)}]\n`
-    : '';
-  // No scrape jobs: every sample arrives by remote_write, exactly as in production.
-  return `global:\n  scrape_interval: 1m\n  evaluation_interval: ${evaluationInterval}\n${alerting}${rules}scrape_configs: []\n`;
+  return toYaml({
+    global: { scrape_interval: '1m', evaluation_interval: evaluationInterval },
+    // Prometheus 2.x has no --alertmanager.url flag: Alertmanagers are named in the configuration.
+    ...(alertmanagerTarget ? { alerting: { alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [alertmanagerTarget] }] }] } } : {}),
+    ...(ruleFiles.length ? { rule_files: ruleFiles } : {}),
+    // No scrape jobs: every sample arrives by remote_write, exactly as in production.
+    scrape_configs: [],
+  });
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {

@@ -8,8 +8,10 @@
 // and stays as written), record/alert names, and scalar seconds passed to functions such as
 // predict_linear (none of our rules use one). Everything else in the YAML is kept byte for byte.
 //
-// No YAML library is a dependency of the project, so this is a line-based transformation over the
-// subset grafana/src/yaml.ts writes (block mappings and sequences, plain / quoted scalars, `|-` blocks).
+// A line-based rewrite rather than parse-and-stringify, so every line but the timing ones stays as
+// written (comments, quoting) and the scaled copy diffs cleanly against the committed file. It reads
+// the block style grafana/src/yamlFile.ts writes: block mappings and sequences, plain / quoted
+// scalars, `|` blocks.
 
 const UNIT_MS: Record<string, number> = { y: 365 * 86_400_000, w: 7 * 86_400_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
 const UNIT_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
