@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bearer, buildAdmin, buildFranchise, buildTestApp, buildUser, FACTORY_ADMIN_KEY, FACTORY_API_KEY, type TestApp, type TestUser } from '../helpers/app';
+import { bearer, buildAdmin, buildFranchise, buildTestApp, buildUser, FACTORY_ADMIN_KEY, FACTORY_API_KEY, oneItemOrder as order, eventually, type TestApp, type TestUser } from '../helpers/app';
 
 // The on-call report action (POST /api/order/factory/report) against the simulator, which answers report URLs as the
 // production factory does: 200 "Problem resolved…", 400 "Problem unresolved" for a stale or wrong code, 200 "No chaos
@@ -15,19 +15,6 @@ async function adminChaos(t: TestApp, method: 'PUT' | 'DELETE', path: string, bo
     ...(method === 'PUT' ? { body: JSON.stringify(body) } : {}),
   });
   expect(res.status).toBe(200);
-}
-
-function order(f: { id: number; store: { id: number } }) {
-  return { franchiseId: f.id, storeId: f.store.id, items: [{ menuId: 1 }] };
-}
-
-async function eventually<T>(read: () => Promise<T | undefined>, withinMs: number): Promise<T | undefined> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('the on-call report action', () => {

@@ -1,5 +1,5 @@
 import { startFactorySimulator } from '../../src/factory/simulator';
-import { bearer, buildAdmin, buildFranchise, buildTestApp, buildUser, FACTORY_ADMIN_KEY, FACTORY_API_KEY, metricValue, type TestApp, type TestUser } from '../helpers/app';
+import { bearer, buildAdmin, buildFranchise, buildTestApp, buildUser, FACTORY_ADMIN_KEY, FACTORY_API_KEY, metricValue, oneItemOrder as order, eventually, type TestApp, type TestUser } from '../helpers/app';
 
 // Under `throttle` chaos the factory answers (with the pizza and its report URL) long after our timeout. The order
 // fails `timeout` at once, but the call stays open for the late answer so that on-call can end the chaos.
@@ -14,20 +14,6 @@ async function throttle(t: TestApp, delayMs: number) {
     body: JSON.stringify({ delayMs }),
   });
   expect(res.status).toBe(200);
-}
-
-function order(f: { id: number; store: { id: number } }) {
-  return { franchiseId: f.id, storeId: f.store.id, items: [{ menuId: 1 }] };
-}
-
-/** Polls until `read` returns a value, for at most `withinMs`. */
-async function eventually<T>(read: () => Promise<T | undefined>, withinMs: number): Promise<T | undefined> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function setUp(factoryLateAnswerMs: number) {

@@ -182,3 +182,18 @@ export async function metricValue(t: TestApp, name: string, labels: Record<strin
   }
   return NaN;
 }
+
+/** An order of one menu item (id 1) at the franchise's store, as the frontend sends it. */
+export function oneItemOrder(f: { id: number; store: { id: number } }) {
+  return { franchiseId: f.id, storeId: f.store.id, items: [{ menuId: 1 }] };
+}
+
+/** Polls until `read` returns a value, for at most `withinMs`. */
+export async function eventually<T>(read: () => Promise<T | undefined>, withinMs: number): Promise<T | undefined> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
