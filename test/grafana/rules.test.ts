@@ -133,7 +133,7 @@ describe('alert rule files (grafana/alerts/*.yml)', () => {
   });
 });
 
-describe('the alert catalogue sentence (conditionInWords, shown in docs/alerts.md and the README)', () => {
+describe('the alert catalogue sentence (conditionInWords, shown in docs/alerts.md)', () => {
   const inWords = (duration: string) => {
     const match = /^(\d+)([smh])$/.exec(duration);
     if (!match) throw new Error(`unexpected duration ${duration}`);
