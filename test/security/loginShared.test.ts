@@ -3,7 +3,7 @@ import pino from 'pino';
 import { buildAdmin, buildTestApp, unique, type TestApp } from '../helpers/app';
 import { redisReachable, requiring } from '../helpers/requirements';
 import { createRedisRateLimitStore } from '../../src/shared/rateLimit/redisStore';
-import type { RateLimitStore } from '../../src/shared/rateLimit/store';
+import { sharedStoreReady } from './support';
 
 // The login-protection counters (issue 25) are shared by every instance through Redis, like the limits
 // before them: a per-(account, address) block and the per-account slow-down cannot be escaped by
@@ -12,15 +12,6 @@ import type { RateLimitStore } from '../../src/shared/rateLimit/store';
 const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 const withRedis = requiring(redisReachable(REDIS_URL));
 
-/** The store is degraded (memory) until its connection is ready; count only once it is shared. */
-async function connected(store: RateLimitStore): Promise<RateLimitStore> {
-  const deadline = Date.now() + 5000;
-  while (store.degraded?.() !== false) {
-    if (Date.now() > deadline) throw new Error(`Redis at ${REDIS_URL} did not become ready within 5 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return store;
-}
 
 withRedis.describe('login protection shared by two instances through Redis', () => {
   let a: TestApp;
@@ -31,8 +22,8 @@ withRedis.describe('login protection shared by two instances through Redis', () 
 
   beforeAll(async () => {
     const silent = pino({ level: 'silent' });
-    a = await buildTestApp({ env, rateLimits: await connected(createRedisRateLimitStore(REDIS_URL, silent, prefix)) });
-    b = await buildTestApp({ env, databaseUrl: a.databaseUrl, rateLimits: await connected(createRedisRateLimitStore(REDIS_URL, silent, prefix)) });
+    a = await buildTestApp({ env, rateLimits: await sharedStoreReady(createRedisRateLimitStore(REDIS_URL, silent, prefix), REDIS_URL) });
+    b = await buildTestApp({ env, databaseUrl: a.databaseUrl, rateLimits: await sharedStoreReady(createRedisRateLimitStore(REDIS_URL, silent, prefix), REDIS_URL) });
   });
   afterAll(async () => {
     await b?.close();

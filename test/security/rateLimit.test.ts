@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import pino from 'pino';
 import { buildAdmin, buildTestApp, buildUser, metricValue, unique, type TestApp } from '../helpers/app';
 import { createRedisRateLimitStore } from '../../src/shared/rateLimit/redisStore';
-import type { RateLimitStore } from '../../src/shared/rateLimit/store';
+import { sharedStoreReady } from './support';
 import { redisReachable, requiring } from '../helpers/requirements';
 
 // Brute force and flooding (OWASP A07 / API4): login limits per IP and per account, the general per-IP
@@ -301,21 +301,12 @@ describe('limits shared by two instances through Redis', () => {
   // Skipped outside CI when Redis is not there, failed under CI=true; never a pass that did not run.
   const withRedis = requiring(redisReachable(REDIS_URL));
 
-  /** The store is degraded (memory or fail-open) until its connection is ready; count only once it is shared. */
-  async function connected(store: RateLimitStore): Promise<RateLimitStore> {
-    const deadline = Date.now() + 5000;
-    while (store.degraded?.() !== false) {
-      if (Date.now() > deadline) throw new Error(`Redis at ${REDIS_URL} did not become ready within 5 s`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return store;
-  }
 
   async function twoInstances(env: Record<string, string>) {
     const prefix = `jwt-pizza-test:${unique()}:`;
     const silent = pino({ level: 'silent' });
-    const a = await buildTestApp({ env, rateLimits: await connected(createRedisRateLimitStore(REDIS_URL, silent, prefix)) });
-    const b = await buildTestApp({ env, rateLimits: await connected(createRedisRateLimitStore(REDIS_URL, silent, prefix)) });
+    const a = await buildTestApp({ env, rateLimits: await sharedStoreReady(createRedisRateLimitStore(REDIS_URL, silent, prefix), REDIS_URL) });
+    const b = await buildTestApp({ env, rateLimits: await sharedStoreReady(createRedisRateLimitStore(REDIS_URL, silent, prefix), REDIS_URL) });
     return {
       a,
       b,

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
+import type { RateLimitStore } from '../../src/shared/rateLimit/store';
 import { bearer, buildAdmin, buildFranchise, buildUser, type TestApp, type TestUser } from '../helpers/app';
 
 /** The five callers of the access-control matrix. */
@@ -300,4 +301,14 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A Redis-backed store once its connection is ready: it is degraded (memory or fail-open) until then, so count only once shared. */
+export async function sharedStoreReady(store: RateLimitStore, url: string): Promise<RateLimitStore> {
+  const deadline = Date.now() + 5000;
+  while (store.degraded?.() !== false) {
+    if (Date.now() > deadline) throw new Error(`Redis at ${url} did not become ready within 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return store;
 }
