@@ -1,6 +1,6 @@
 /**
  * Does a change make a scenario cheaper? `npx tsx bench/compare.ts --variant=on --variant=off:TELEMETRY_ENABLED=false`
- * [--scenario=menu] [--rounds=16] [--duration=4] [--backend=sqlite|mysql] [--external-factory] [--profile]
+ * [--scenario=menu] [--rounds=16] [--duration=4] [--connections=50] [--backend=sqlite|mysql] [--external-factory] [--profile]
  *
  * Each variant is a new service process (the compiled build, the bench's environment plus the variant's
  * overrides); `WARM=orders+reads` in a variant first serves those requests, as a long-running process has.
@@ -25,24 +25,30 @@ const WARM_UPS: Record<string, string[]> = {
   orders: ['order-post'],
 };
 
-interface Variant { name: string; env: Record<string, string>; warm: string[] }
+interface Variant { name: string; env: Record<string, string>; warm: string[]; root?: string }
 
-/** `name[:KEY=VALUE,KEY=VALUE]`; the key WARM names warm-ups joined by `+` (reads, orders). */
+/**
+ * `name[:KEY=VALUE,KEY=VALUE]`; the key WARM names warm-ups joined by `+` (reads, orders); the key BUILD
+ * names another checkout whose build (its dist/, `npm run build` there) this variant runs: the code before
+ * a change, measured in the same rounds as the code after it.
+ */
 export function parseVariant(spec: string): Variant {
   const [name, overrides = ''] = spec.split(/:(.*)/s);
   if (!/^[\w.-]+$/.test(name)) throw new Error(`bad variant name in ${spec}`);
   const env: Record<string, string> = {};
   let warm: string[] = [];
+  let root: string | undefined;
   for (const pair of overrides.split(',').filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new Error(`bad override ${pair} in ${spec} (KEY=VALUE expected)`);
     const key = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
-    if (key !== 'WARM') env[key] = value;
-    else warm = value.split('+').filter(Boolean);
+    if (key === 'WARM') warm = value.split('+').filter(Boolean);
+    else if (key === 'BUILD') root = value;
+    else env[key] = value;
   }
   for (const w of warm) if (!WARM_UPS[w]) throw new Error(`unknown warm-up ${w} (known: ${Object.keys(WARM_UPS).join(', ')})`);
-  return { name, env, warm };
+  return { name, env, warm, ...(root ? { root } : {}) };
 }
 
 async function main() {
@@ -54,7 +60,7 @@ async function main() {
     if (match[1] === 'variant') specs.push(match[2] ?? '');
     else flags.set(match[1], match[2] ?? 'true');
   }
-  const known = ['scenario', 'rounds', 'duration', 'backend', 'mysql-url', 'external-factory', 'profile'];
+  const known = ['scenario', 'rounds', 'duration', 'connections', 'backend', 'mysql-url', 'external-factory', 'profile'];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key} (known: --variant, --${known.join(', --')})`);
   const variants = specs.map(parseVariant);
   if (variants.length < 2) throw new Error('give at least two --variant=name[:KEY=VALUE,...]');
@@ -62,7 +68,8 @@ async function main() {
   if (!SCENARIO_SHAPES[scenario]) throw new Error(`unknown scenario ${scenario} (known: ${Object.keys(SCENARIO_SHAPES).join(', ')})`);
   const rounds = Number(flags.get('rounds') ?? 16);
   const duration = Number(flags.get('duration') ?? 4);
-  if (!Number.isInteger(rounds) || rounds < 1 || !(duration > 0)) throw new Error('--rounds must be a whole number >= 1 and --duration a number of seconds > 0');
+  const connections = Number(flags.get('connections') ?? 50);
+  if (!Number.isInteger(rounds) || rounds < 1 || !(duration > 0) || !Number.isInteger(connections) || connections < 1) throw new Error('--rounds and --connections must be whole numbers >= 1 and --duration a number of seconds > 0');
   const backend = flags.get('backend') ?? 'sqlite';
   if (backend !== 'sqlite' && backend !== 'mysql') throw new Error(`unknown backend ${backend} (sqlite or mysql)`);
 
@@ -88,13 +95,13 @@ async function main() {
     const servers = new Map<string, ChildServer>();
     const profileDir = flags.has('profile') ? PROFILE_DIR : undefined;
     for (const v of variants) {
-      const server = await spawnServer({ name: `compare-${v.name}`, entry: 'src/server.ts', env: benchServiceEnv({ ...base, extra: { ...shared, ...v.env } }), logDir, profileDir });
+      const server = await spawnServer({ name: `compare-${v.name}`, entry: 'src/server.ts', env: benchServiceEnv({ ...base, extra: { ...shared, ...v.env } }), logDir, profileDir, root: v.root });
       children.push(server);
       servers.set(v.name, server);
       for (const w of v.warm) for (const id of WARM_UPS[w]) await runLoad({ ...SCENARIO_SHAPES[id](data), url: server.url, connections: 10, duration: 2 });
     }
     const shape = SCENARIO_SHAPES[scenario](data);
-    for (const v of variants) await runLoad({ ...shape, url: servers.get(v.name)!.url, connections: 50, duration: 2 });
+    for (const v of variants) await runLoad({ ...shape, url: servers.get(v.name)!.url, connections, duration: 2 });
 
     const runs = new Map(variants.map((v) => [v.name, [] as { cpu: number; main: number; others: number; rps: number }[]]));
     for (let round = 1; round <= rounds; round++) {
@@ -103,7 +110,7 @@ async function main() {
         const server = servers.get(v.name)!;
         await server.idle();
         const [cpu0, threads0] = [server.cpuSeconds(), threadCpuSeconds(server.pid)];
-        const result = await runLoad({ ...shape, url: server.url, connections: 50, duration });
+        const result = await runLoad({ ...shape, url: server.url, connections, duration });
         const [cpu1, threads1] = [server.cpuSeconds(), threadCpuSeconds(server.pid)];
         const per = (seconds: number) => (1000 * seconds) / Math.max(1, result.total);
         if (result.errors || result.non2xx) console.warn(`${v.name}: ${result.errors} errors, ${result.non2xx} non-2xx in round ${round}`);
@@ -113,7 +120,7 @@ async function main() {
     }
 
     const first = runs.get(variants[0].name)!;
-    console.log(`\n${scenario} on ${backend}, ${rounds} rounds of ${duration} s, CPU ms per request (median):`);
+    console.log(`\n${scenario} on ${backend}, ${rounds} rounds of ${duration} s at ${connections} connections, CPU ms per request (median):`);
     for (const v of variants) {
       const own = runs.get(v.name)!;
       const line = `${v.name.padEnd(14)} ${median(own.map((r) => r.cpu)).toFixed(3)} (main thread ${median(own.map((r) => r.main)).toFixed(3)}, other threads ${median(own.map((r) => r.others)).toFixed(3)}), ${median(own.map((r) => r.rps)).toFixed(0)} req/s`;

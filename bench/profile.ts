@@ -1,10 +1,11 @@
 /**
  * Where does a scenario's CPU go? `npx tsx bench/profile.ts --scenario=franchise-admin [--backend=mysql]
- * [--duration=10] [--telemetry=false] [--seeded]`: seeds a database through one service process, then
+ * [--duration=10] [--telemetry=false] [--seeded] [--external-factory] [--connections=50]`: seeds a database through one service process, then
  * starts a second one with `node --cpu-prof` (with --seeded, profiles the seeding process itself), runs
  * only that scenario against it, stops it, and prints the functions and packages with the most self time.
  * The .cpuprofile is kept in $TMPDIR/jwt-pizza-profiles/ (open it in Chrome DevTools or speedscope for the
- * call tree); `--file=<.cpuprofile>` only summarizes one.
+ * call tree); `--file=<.cpuprofile>` only summarizes one. `--external-factory` runs the factory simulator in
+ * a process of its own (as production's factory is elsewhere): the order's RS256 signing then leaves the profile.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -84,12 +85,16 @@ async function main(): Promise<void> {
   const profileDir = PROFILE_DIR;
   const mysql = backend === 'mysql' ? await createBenchDatabase(process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306') : undefined;
   const admin = { email: 'bench-admin@bench.jwt', password: randomBytes(12).toString('hex') };
+  const factoryKey = randomBytes(16).toString('hex');
+  const factory = args.has('external-factory')
+    ? await spawnServer({ name: 'profile-factory', entry: 'src/factory/simulator/main.ts', env: { FACTORY_HOST: '127.0.0.1', FACTORY_API_KEY: factoryKey, FACTORY_ADMIN_KEY: `${factoryKey}-admin` }, logDir: work, portEnv: 'FACTORY_PORT' })
+    : undefined;
   const env = benchServiceEnv({
     databaseUrl: mysql?.url ?? `sqlite:${join(work, 'pizza.db')}`,
     dataDir: work,
     jwtSecret: randomBytes(32).toString('hex'),
     admin,
-    extra: { LOG_LEVEL: args.get('log-level') ?? 'info', TELEMETRY_ENABLED: args.get('telemetry') ?? 'true' },
+    extra: { LOG_LEVEL: args.get('log-level') ?? 'info', TELEMETRY_ENABLED: args.get('telemetry') ?? 'true', ...(factory ? { FACTORY_URL: factory.url, FACTORY_API_KEY: factoryKey } : {}) },
   });
   try {
     // --seeded profiles the process that did the seeding, as the benchmark's main scenarios measure it
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
     console.log(`\nprofile: ${main.replace(`${ROOT}/`, '')}`);
     summarize(main, Number(args.get('top') ?? 30));
   } finally {
+    await factory?.stop();
     await mysql?.drop();
     rmSync(work, { recursive: true, force: true });
   }

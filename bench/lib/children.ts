@@ -181,6 +181,10 @@ export interface SpawnOptions {
   readyTimeoutMs?: number;
   /** The variable the entry reads its port from (default PORT). */
   portEnv?: string;
+  /** Extra node flags, e.g. a --require of a bench-only hook. */
+  nodeArgs?: string[];
+  /** Another checkout whose build to run (its dist/), e.g. the code before a change; default this one. */
+  root?: string;
 }
 
 /** Starts `entry` on a free port (PORT) and waits for GET /healthz. stdout and stderr go to a log file. */
@@ -197,7 +201,8 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   }
   // A clean environment: nothing from the caller's shell (no telemetry push URLs, no .env surprises).
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', [options.portEnv ?? 'PORT']: String(port), ...options.env };
-  const child = spawn(process.execPath, [...nodeArgs, compiledEntry(options.entry)], { cwd: ROOT, env, stdio: ['ignore', logFd, logFd] });
+  const root = options.root ?? ROOT;
+  const child = spawn(process.execPath, [...nodeArgs, ...(options.nodeArgs ?? []), compiledEntry(options.entry)], { cwd: root, env, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const url = `http://127.0.0.1:${port}`;
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
