@@ -1,11 +1,16 @@
 import { CompiledQuery, type Compilable, type QueryResult } from 'kysely';
-import type { Db } from './index';
+import { sqliteNow, type Db, type SqliteNow } from './index';
 
 type Arg = string | number | null;
 
 export interface CompiledOnce<A extends Arg[], R> {
-  /** Runs the query with these arguments in place of the markers it was compiled with. */
+  /**
+   * Runs the query with these arguments in place of the markers it was compiled with. On SQLite, while no
+   * Kysely query or transaction holds the connection, straight on it (see sqliteNow in ./index).
+   */
   execute(db: Db, ...args: A): Promise<QueryResult<R>>;
+  /** Runs it synchronously on SQLite's connection (inside SqliteNow.transaction, say); `db` names its database. */
+  runNow(sqlite: SqliteNow, db: Db, ...args: A): QueryResult<R>;
   /** The SQL this database runs (compiled on first use): for tests and EXPLAIN. */
   sql(db: Db): string;
 }
@@ -44,10 +49,31 @@ export function compileOnce<A extends Arg[], R>(build: (db: Db, ...args: A) => C
     return entry;
   };
 
+  const bind = (slots: ({ arg: number } | { value: unknown })[], args: A) => {
+    const parameters = new Array<unknown>(slots.length);
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      parameters[i] = 'arg' in slot ? args[slot.arg] : slot.value;
+    }
+    return parameters;
+  };
+
   return {
     execute(db, ...args) {
       const { sql, slots } = compile(db);
-      return db.executeQuery<R>(CompiledQuery.raw(sql, slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.value))));
+      const sqlite = sqliteNow(db);
+      if (sqlite) {
+        try {
+          return Promise.resolve(sqlite.run<R>(sql, bind(slots, args)));
+        } catch (error) {
+          return Promise.reject(error as Error);
+        }
+      }
+      return db.executeQuery<R>(CompiledQuery.raw(sql, bind(slots, args)));
+    },
+    runNow(sqlite, db, ...args) {
+      const { sql, slots } = compile(db);
+      return sqlite.run<R>(sql, bind(slots, args));
     },
     sql: (db) => compile(db).sql,
   };
