@@ -122,7 +122,11 @@ export async function logout(ctx: AppContext, user: SessionUser): Promise<void> 
 /** The user behind a bearer token, or undefined when the token is bad, expired or revoked. */
 export async function authenticate(ctx: AppContext, token: string): Promise<SessionUser | undefined> {
   const claims = verifyToken(token, ctx.config.jwt.secret);
-  if (!claims) return undefined;
+  return claims ? sessionUserOf(ctx, claims) : undefined;
+}
+
+/** The user behind a token whose signature checked (auth.requireSignedToken), or undefined when its session is gone. */
+export async function sessionUserOf(ctx: AppContext, claims: VerifiedToken): Promise<SessionUser | undefined> {
   const now = ctx.now();
   const user = await findSessionUser(ctx.db, claims.sessionId, now);
   if (!user || user.id !== claims.userId) return undefined;
@@ -148,7 +152,7 @@ export async function readOwnRows<A extends (string | number)[], R>(
 }
 
 /** last_seen_at feeds active_users; writing it at most once a minute keeps reads read-only. */
-function touchIfStale(ctx: AppContext, sessionId: string, lastSeenAt: number, now: number): void {
+export function touchIfStale(ctx: AppContext, sessionId: string, lastSeenAt: number, now: number): void {
   if (now - lastSeenAt <= TOUCH_EVERY_MS) return;
   touchSession(ctx.db, sessionId, now).catch((error: unknown) => ctx.logger.warn({ type: 'db', err: error }, 'session touch failed'));
 }

@@ -47,9 +47,9 @@ export interface JsonTransport {
 export function createJsonTransport(): JsonTransport {
   const agent = new Agent({ keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, connections: 64, pipelining: 1 });
 
-  function send({ method, url, headers = {}, body, signal }: JsonRequest): Promise<JsonResponse> {
-    const requestHeaders: Record<string, string> = { accept: 'application/json', ...headers };
+  function send({ method, url, headers, body, signal }: JsonRequest): Promise<JsonResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    const requestHeaders: Record<string, string> = { ...ACCEPT_JSON, ...headers };
     if (payload !== undefined) requestHeaders['content-type'] = 'application/json';
 
     return new Promise<JsonResponse>((resolve, reject) => {
@@ -57,56 +57,9 @@ export function createJsonTransport(): JsonTransport {
         reject(new TransportError('The operation was aborted', 'ABORT_ERR', false));
         return;
       }
-      // undici calls onRequestStart on a connected socket, just before it writes the request: until then,
-      // not one byte can have reached the server.
-      let started = false;
-      let settled = false;
-      let controller: Dispatcher.DispatchController | undefined;
-      let status = 0;
-      let size = 0;
-      const chunks: Buffer[] = [];
-
-      const settle = (error: TransportError | null) => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve({ status, body: parseJson(Buffer.concat(chunks, size).toString('utf8')) });
-      };
-      const onAbort = () => {
-        settle(new TransportError('The operation was aborted', 'ABORT_ERR', started));
-        controller?.abort(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-
-      agent.dispatch(
-        { origin: url.origin, path: url.pathname + url.search, method, headers: requestHeaders, body: payload },
-        {
-          onRequestStart(ctrl) {
-            controller = ctrl;
-            if (settled) ctrl.abort(signal.reason);
-            else started = true;
-          },
-          onResponseStart(_ctrl, statusCode) {
-            status = statusCode;
-          },
-          onResponseData(ctrl, chunk) {
-            size += chunk.length;
-            if (size > MAX_RESPONSE_BYTES) {
-              settle(new TransportError('response too large', 'ERESPONSETOOLARGE', true));
-              ctrl.abort(new Error('response too large'));
-              return;
-            }
-            chunks.push(chunk);
-          },
-          onResponseEnd() {
-            settle(null);
-          },
-          onResponseError(_ctrl, error) {
-            settle(new TransportError(error.message, (error as NodeJS.ErrnoException).code, started));
-          },
-        },
-      );
+      const exchange = new JsonExchange(signal, resolve, reject);
+      signal.addEventListener('abort', exchange, { once: true });
+      agent.dispatch({ origin: url.origin, path: url.pathname + url.search, method, headers: requestHeaders, body: payload }, exchange);
     });
   }
 
@@ -116,6 +69,70 @@ export function createJsonTransport(): JsonTransport {
       void agent.destroy();
     },
   };
+}
+
+const ACCEPT_JSON: Readonly<Record<string, string>> = { accept: 'application/json' };
+
+/**
+ * One request's answer, collected: undici's dispatch handler and the abort signal's listener in one object
+ * (methods on the prototype), instead of a set of closures made for every call.
+ */
+class JsonExchange implements Dispatcher.DispatchHandler {
+  /** undici calls onRequestStart on a connected socket, just before it writes the request: until then, not one byte can have reached the server. */
+  private started = false;
+  private settled = false;
+  private controller: Dispatcher.DispatchController | undefined;
+  private status = 0;
+  private size = 0;
+  private readonly chunks: Buffer[] = [];
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly resolve: (response: JsonResponse) => void,
+    private readonly reject: (error: TransportError) => void,
+  ) {}
+
+  private settle(error: TransportError | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.signal.removeEventListener('abort', this);
+    if (error) this.reject(error);
+    else this.resolve({ status: this.status, body: parseJson(Buffer.concat(this.chunks, this.size).toString('utf8')) });
+  }
+
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.settle(new TransportError('The operation was aborted', 'ABORT_ERR', this.started));
+    this.controller?.abort(this.signal.reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.settled) controller.abort(this.signal.reason);
+    else this.started = true;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.status = statusCode;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > MAX_RESPONSE_BYTES) {
+      this.settle(new TransportError('response too large', 'ERESPONSETOOLARGE', true));
+      controller.abort(new Error('response too large'));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.settle(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.settle(new TransportError(error.message, (error as NodeJS.ErrnoException).code, this.started));
+  }
 }
 
 function parseJson(text: string): unknown {

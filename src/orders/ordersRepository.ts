@@ -1,7 +1,7 @@
 import { MysqlAdapter, sql, type Compilable } from 'kysely';
 import { sessionCheckedRead } from '../auth/sessionsRepository';
-import type { DatabaseFeatures, Db } from '../shared/db';
-import { insertedId } from '../shared/db';
+import type { DatabaseFeatures, Db, SqliteNow } from '../shared/db';
+import { insertedId, sqliteNow } from '../shared/db';
 import { compileOnce, type CompiledOnce } from '../shared/db/compileOnce';
 import type { OrderStatus } from '../shared/db/schema';
 import { unitsToBtc } from '../shared/money';
@@ -81,6 +81,42 @@ const insertOrderQuery = compileOnce((db: Db, dinerId: number, franchiseId: numb
         .where('franchise_id', '=', franchiseId),
     ),
 );
+/**
+ * The same insert, written only while the caller's session is live (by id, unexpired, of this diner): the session
+ * check folded into the order's first statement, which also answers the diner's name and email (for the factory)
+ * and when the session was last seen. Needs `INSERT … RETURNING` (SQLite, MariaDB 10.5+). No row: the store is
+ * not in the franchise, or the session is gone (the caller tells which apart, on that path only).
+ */
+const insertOrderForSessionQuery = compileOnce(
+  (db: Db, sessionId: string, now: number, dinerId: number, franchiseId: number, storeId: number, totalUnits: number, idempotencyKey: string | null) =>
+    db
+      .insertInto('orders')
+      .columns(['diner_id', 'franchise_id', 'store_id', 'created_at', 'updated_at', 'status', 'total_units', 'idempotency_key', 'attempts'])
+      .expression((eb) =>
+        eb
+          .selectFrom('stores')
+          .innerJoin('sessions', (join) => join.on('sessions.id', '=', sessionId).on('sessions.user_id', '=', dinerId).on('sessions.expires_at', '>', now))
+          .select([
+            eb.val(dinerId).as('diner_id'),
+            'stores.franchise_id',
+            'stores.id',
+            eb.val(now).as('created_at'),
+            eb.val(now).as('updated_at'),
+            eb.val('pending').as('status'),
+            eb.val(totalUnits).as('total_units'),
+            eb.val(idempotencyKey).as('idempotency_key'),
+            eb.lit(0).as('attempts'),
+          ])
+          .where('stores.id', '=', storeId)
+          .where('stores.franchise_id', '=', franchiseId),
+      )
+      .returning([
+        'id',
+        sql<string>`(select u.name from users u where u.id = orders.diner_id)`.as('diner_name'),
+        sql<string>`(select u.email from users u where u.id = orders.diner_id)`.as('diner_email'),
+        sql<number>`(select x.last_seen_at from sessions x where x.id = ${sessionId})`.as('session_last_seen_at'),
+      ]),
+);
 const itemColumns = ['id', 'menu_id', 'description', 'price_units'] as const;
 type ItemArgs = (number | string)[];
 const insertItemsQueries = new Map<string, CompiledOnce<ItemArgs, ItemRow>>();
@@ -137,23 +173,79 @@ const addToStoreRevenueQuery = compileOnce((db: Db, orderId: number) =>
 type ItemRow = { id: number; menu_id: number; description: string; price_units: number };
 const itemView = (r: ItemRow): OrderItemView => ({ id: Number(r.id), menuId: Number(r.menu_id), description: r.description, price: unitsToBtc(r.price_units) });
 
+export interface PendingOrderInput {
+  dinerId: number;
+  franchiseId: number;
+  storeId: number;
+  idempotencyKey?: string;
+  items: { menuId: number; description: string; priceUnits: number }[];
+  /** Write the order only while this session of the diner is live (the session check folded in; needs features.insertReturning). */
+  sessionId?: string;
+}
+/** With `sessionId`, the diner as the session check found them. */
+export type PendingOrder = { record: OrderRecord; items: OrderItemView[]; diner?: { name: string; email: string; sessionLastSeenAt: number } } | undefined;
+
 /**
- * Writes the order as pending with its items (run it in a transaction); returns the record and the items
- * as the API shows them, or undefined, having written nothing, when the store is not in that franchise.
+ * Writes the order as pending with its items, in one transaction; returns the record and the items as the API
+ * shows them, or undefined, having written nothing, when the store is not in that franchise (or, with
+ * `sessionId`, the session is gone). On SQLite the transaction runs in one synchronous call on the connection
+ * when it is free (sqliteNow), else through Kysely.
  */
-export async function insertPendingOrder(
-  db: Db,
-  order: { dinerId: number; franchiseId: number; storeId: number; idempotencyKey?: string; items: { menuId: number; description: string; priceUnits: number }[] },
-  now: number,
-  features: DatabaseFeatures,
-): Promise<{ record: OrderRecord; items: OrderItemView[] } | undefined> {
-  const totalUnits = order.items.reduce((sum, item) => sum + item.priceUnits, 0);
-  const inserted = await insertOrderQuery.execute(db, order.dinerId, order.franchiseId, order.storeId, now, totalUnits, order.idempotencyKey ?? null);
+export async function writePendingOrder(db: Db, order: PendingOrderInput, now: number, features: DatabaseFeatures): Promise<PendingOrder> {
+  if (order.sessionId !== undefined && !features.insertReturning) throw new Error('the session check is folded into the order insert only with INSERT … RETURNING');
+  const sqlite = sqliteNow(db);
+  if (sqlite) return sqlite.transaction(() => insertPendingOrderNow(sqlite, db, order, now, features));
+  return db.transaction().execute((trx) => insertPendingOrder(trx, order, now, features));
+}
+
+type SessionOrderRow = { id: number; diner_name: string; diner_email: string; session_last_seen_at: number | string };
+const sessionOrderArgs = (order: PendingOrderInput & { sessionId: string }, now: number, totalUnits: number) =>
+  [order.sessionId, now, order.dinerId, order.franchiseId, order.storeId, totalUnits, order.idempotencyKey ?? null] as [string, number, number, number, number, number, string | null];
+const dinerOf = (row: SessionOrderRow) => ({ name: row.diner_name, email: row.diner_email, sessionLastSeenAt: Number(row.session_last_seen_at) });
+
+const orderArgs = (order: PendingOrderInput, now: number, totalUnits: number) =>
+  [order.dinerId, order.franchiseId, order.storeId, now, totalUnits, order.idempotencyKey ?? null] as [number, number, number, number, number, string | null];
+const itemArgs = (id: number, order: PendingOrderInput): ItemArgs => {
+  const args: ItemArgs = [id];
+  for (const item of order.items) args.push(item.menuId, item.description, item.priceUnits);
+  return args;
+};
+const totalOf = (order: PendingOrderInput) => order.items.reduce((sum, item) => sum + item.priceUnits, 0);
+
+function insertPendingOrderNow(sqlite: SqliteNow, db: Db, order: PendingOrderInput, now: number, features: DatabaseFeatures): PendingOrder {
+  const totalUnits = totalOf(order);
+  if (order.sessionId !== undefined) {
+    const { rows: [row] } = insertOrderForSessionQuery.runNow(sqlite, db, ...sessionOrderArgs(order as PendingOrderInput & { sessionId: string }, now, totalUnits));
+    if (!row) return undefined;
+    const id = Number(row.id);
+    const { rows } = insertItemsQuery(order.items.length, true).runNow(sqlite, db, ...itemArgs(id, order));
+    return { ...pendingOrder(id, order, now, totalUnits, rows)!, diner: dinerOf(row as SessionOrderRow) };
+  }
+  const inserted = insertOrderQuery.runNow(sqlite, db, ...orderArgs(order, now, totalUnits));
   if (!inserted.numAffectedRows) return undefined;
   const id = insertedId(inserted);
-  const insertItems = insertItemsQuery(order.items.length, features.insertReturning);
-  const { rows: returned } = await insertItems.execute(db, id, ...order.items.flatMap((item) => [item.menuId, item.description, item.priceUnits]));
-  const rows = features.insertReturning ? returned : (await itemsOfOrderQuery.execute(db, id)).rows;
+  const { rows: returned } = insertItemsQuery(order.items.length, features.insertReturning).runNow(sqlite, db, ...itemArgs(id, order));
+  return pendingOrder(id, order, now, totalUnits, features.insertReturning ? returned : itemsOfOrderQuery.runNow(sqlite, db, id).rows);
+}
+
+/** Writes the order as pending with its items (run it in a transaction); see writePendingOrder. */
+export async function insertPendingOrder(db: Db, order: PendingOrderInput, now: number, features: DatabaseFeatures): Promise<PendingOrder> {
+  const totalUnits = totalOf(order);
+  if (order.sessionId !== undefined) {
+    const { rows: [row] } = await insertOrderForSessionQuery.execute(db, ...sessionOrderArgs(order as PendingOrderInput & { sessionId: string }, now, totalUnits));
+    if (!row) return undefined;
+    const id = Number(row.id);
+    const { rows } = await insertItemsQuery(order.items.length, true).execute(db, ...itemArgs(id, order));
+    return { ...pendingOrder(id, order, now, totalUnits, rows)!, diner: dinerOf(row as SessionOrderRow) };
+  }
+  const inserted = await insertOrderQuery.execute(db, ...orderArgs(order, now, totalUnits));
+  if (!inserted.numAffectedRows) return undefined;
+  const id = insertedId(inserted);
+  const { rows: returned } = await insertItemsQuery(order.items.length, features.insertReturning).execute(db, ...itemArgs(id, order));
+  return pendingOrder(id, order, now, totalUnits, features.insertReturning ? returned : (await itemsOfOrderQuery.execute(db, id)).rows);
+}
+
+function pendingOrder(id: number, order: PendingOrderInput, now: number, totalUnits: number, rows: ItemRow[]): PendingOrder {
   // In insertion order: SQLite does not promise RETURNING's row order.
   const items = rows.map(itemView).sort((a, b) => a.id - b.id);
   const record: OrderRecord = {
@@ -174,19 +266,28 @@ export async function insertPendingOrder(
   return { record, items };
 }
 
+const findOrderQuery = compileOnce((db: Db, id: number) => db.selectFrom('orders').select(orderColumns).where('id', '=', id));
+const findOrderByKeyQuery = compileOnce((db: Db, dinerId: number, key: string) => db.selectFrom('orders').select(orderColumns).where('diner_id', '=', dinerId).where('idempotency_key', '=', key));
+
 export async function findOrder(db: Db, id: number): Promise<OrderRecord | undefined> {
-  const row = await db.selectFrom('orders').select(orderColumns).where('id', '=', id).executeTakeFirst();
-  return row ? toRecord(row) : undefined;
+  const { rows } = await findOrderQuery.execute(db, id);
+  return rows.length ? toRecord(rows[0]) : undefined;
 }
 
 export async function findOrderByIdempotencyKey(db: Db, dinerId: number, key: string): Promise<OrderRecord | undefined> {
-  const row = await db.selectFrom('orders').select(orderColumns).where('diner_id', '=', dinerId).where('idempotency_key', '=', key).executeTakeFirst();
-  return row ? toRecord(row) : undefined;
+  const { rows } = await findOrderByKeyQuery.execute(db, dinerId, key);
+  return rows.length ? toRecord(rows[0]) : undefined;
 }
 
 export async function itemsOfOrders(db: Db, orderIds: number[]): Promise<Map<number, OrderItemView[]>> {
   const map = new Map<number, OrderItemView[]>(orderIds.map((id) => [id, []]));
   if (!orderIds.length) return map;
+  // One order (a replay, a retry): a statement compiled once; a list of them is built per call (its IN list varies).
+  if (orderIds.length === 1) {
+    const { rows } = await itemsOfOrderQuery.execute(db, orderIds[0]);
+    map.set(orderIds[0], rows.map(itemView));
+    return map;
+  }
   const rows = await db.selectFrom('order_items').select(['id', 'order_id', 'menu_id', 'description', 'price_units']).where('order_id', 'in', orderIds).orderBy('id').execute();
   for (const r of rows) {
     map.get(Number(r.order_id))?.push(itemView(r));
@@ -197,6 +298,13 @@ export async function itemsOfOrders(db: Db, orderIds: number[]): Promise<Map<num
 export async function markFulfilled(db: Db, id: number, jwt: string, reportUrl: string | null, now: number): Promise<void> {
   if (db.getExecutor().adapter instanceof MysqlAdapter) {
     await markFulfilledWithRevenueQuery.execute(db, id, jwt, reportUrl, now);
+    return;
+  }
+  const sqlite = sqliteNow(db);
+  if (sqlite) {
+    sqlite.transaction(() => {
+      if (markFulfilledQuery.runNow(sqlite, db, id, jwt, reportUrl, now).numAffectedRows) addToStoreRevenueQuery.runNow(sqlite, db, id);
+    });
     return;
   }
   await db.transaction().execute(async (trx) => {
@@ -211,37 +319,44 @@ export async function markFailed(
   failure: { reason: string; message: string; factoryStatus?: number; reportUrl?: string; traceId?: string },
   now: number,
 ): Promise<void> {
-  await db
+  await markFailedQuery.execute(db, id, failure.reason, failure.message.slice(0, 1000), failure.factoryStatus ?? null, failure.reportUrl?.slice(0, 2000) ?? null, failure.traceId ?? null, now);
+}
+
+const markFailedQuery = compileOnce((db: Db, id: number, reason: string, message: string, factoryStatus: number | null, reportUrl: string | null, traceId: string | null, now: number) =>
+  db
     .updateTable('orders')
     .set((eb) => ({
       status: 'failed',
-      failure_reason: failure.reason,
-      failure_message: failure.message.slice(0, 1000),
-      factory_status: failure.factoryStatus ?? null,
-      report_url: failure.reportUrl?.slice(0, 2000) ?? null,
-      trace_id: failure.traceId ?? null,
+      failure_reason: reason,
+      failure_message: message,
+      factory_status: factoryStatus,
+      report_url: reportUrl,
+      trace_id: traceId,
       updated_at: now,
       attempts: eb('attempts', '+', 1),
     }))
     .where('id', '=', id)
     // A fulfilled order stays fulfilled (its pizza was made and its revenue counted).
-    .where('status', '!=', 'fulfilled')
-    .execute();
-}
+    .where('status', '!=', 'fulfilled'),
+);
+const attachLateReportUrlQuery = compileOnce((db: Db, id: number, reportUrl: string, now: number) =>
+  db.updateTable('orders').set({ report_url: reportUrl, updated_at: now }).where('id', '=', id).where('status', '=', 'failed'),
+);
+const claimForRetryQuery = compileOnce((db: Db, id: number, now: number) => db.updateTable('orders').set({ status: 'pending', updated_at: now }).where('id', '=', id).where('status', '=', 'failed'));
 
 /**
  * Stores the report URL of the factory's late answer on the order that already failed (timeout). Only a failed
  * order: one retried meanwhile (pending) or fulfilled is left alone. False when no row was changed.
  */
 export async function attachLateReportUrl(db: Db, id: number, reportUrl: string, now: number): Promise<boolean> {
-  const result = await db.updateTable('orders').set({ report_url: reportUrl.slice(0, 2000), updated_at: now }).where('id', '=', id).where('status', '=', 'failed').executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  const { numAffectedRows } = await attachLateReportUrlQuery.execute(db, id, reportUrl.slice(0, 2000), now);
+  return Number(numAffectedRows ?? 0) > 0;
 }
 
 /** Claims a failed order for a retry; false when another request got it first or it is not failed. */
 export async function claimForRetry(db: Db, id: number, now: number): Promise<boolean> {
-  const result = await db.updateTable('orders').set({ status: 'pending', updated_at: now }).where('id', '=', id).where('status', '=', 'failed').executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  const { numAffectedRows } = await claimForRetryQuery.execute(db, id, now);
+  return Number(numAffectedRows ?? 0) > 0;
 }
 
 /**
