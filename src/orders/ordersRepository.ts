@@ -1,7 +1,7 @@
 import { MysqlAdapter, sql, type Compilable } from 'kysely';
 import { sessionCheckedRead } from '../auth/sessionsRepository';
 import type { DatabaseFeatures, Db, SqliteNow } from '../shared/db';
-import { insertedId, sqliteNow } from '../shared/db';
+import { insertedId, sqliteWriteBatch } from '../shared/db';
 import { compileOnce, type CompiledOnce } from '../shared/db/compileOnce';
 import type { OrderStatus } from '../shared/db/schema';
 import { unitsToBtc } from '../shared/money';
@@ -188,13 +188,13 @@ export type PendingOrder = { record: OrderRecord; items: OrderItemView[]; diner?
 /**
  * Writes the order as pending with its items, in one transaction; returns the record and the items as the API
  * shows them, or undefined, having written nothing, when the store is not in that franchise (or, with
- * `sessionId`, the session is gone). On SQLite the transaction runs in one synchronous call on the connection
- * when it is free (sqliteNow), else through Kysely.
+ * `sessionId`, the session is gone). On SQLite it runs synchronously on the connection, committed with the
+ * other writes of the same event-loop turn (sqliteWriteBatch); elsewhere in a Kysely transaction.
  */
 export async function writePendingOrder(db: Db, order: PendingOrderInput, now: number, features: DatabaseFeatures): Promise<PendingOrder> {
   if (order.sessionId !== undefined && !features.insertReturning) throw new Error('the session check is folded into the order insert only with INSERT … RETURNING');
-  const sqlite = sqliteNow(db);
-  if (sqlite) return sqlite.transaction(() => insertPendingOrderNow(sqlite, db, order, now, features));
+  const batch = sqliteWriteBatch(db);
+  if (batch) return batch.write((sqlite) => insertPendingOrderNow(sqlite, db, order, now, features));
   return db.transaction().execute((trx) => insertPendingOrder(trx, order, now, features));
 }
 
@@ -300,9 +300,9 @@ export async function markFulfilled(db: Db, id: number, jwt: string, reportUrl: 
     await markFulfilledWithRevenueQuery.execute(db, id, jwt, reportUrl, now);
     return;
   }
-  const sqlite = sqliteNow(db);
-  if (sqlite) {
-    sqlite.transaction(() => {
+  const batch = sqliteWriteBatch(db);
+  if (batch) {
+    await batch.write((sqlite) => {
       if (markFulfilledQuery.runNow(sqlite, db, id, jwt, reportUrl, now).numAffectedRows) addToStoreRevenueQuery.runNow(sqlite, db, id);
     });
     return;
