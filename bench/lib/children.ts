@@ -44,8 +44,17 @@ export interface ChildServer {
   idle(): Promise<number>;
   /** CPU seconds used so far by the process tree (user + system, all threads). */
   cpuSeconds(): number;
+  /** SQL statements the process has sent so far (with `countStatements`; see bench/servers/statementCounter.ts). */
+  statements?(): Promise<StatementCounts>;
   /** SIGTERM, wait for the exit (graceful shutdown), SIGKILL after the timeout. */
   stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/** What bench/servers/statementCounter.ts counts: statements (round trips on MySQL), transaction control, commits. */
+export interface StatementCounts {
+  statements: number;
+  control: number;
+  commits: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -94,6 +103,11 @@ function statCpuSeconds(file: string): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds of one thread of a process (utime + stime of /proc/<pid>/task/<tid>/stat); 0 when it is gone. */
+export function taskCpuSeconds(pid: number, tid: number): number {
+  return statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
 }
 
 function processCpuSeconds(pid: number): number {
@@ -183,6 +197,8 @@ export interface SpawnOptions {
   portEnv?: string;
   /** Extra node flags, e.g. a --require of a bench-only hook. */
   nodeArgs?: string[];
+  /** Count the SQL statements it sends (a --require'd hook on the drivers, answering on a port of its own). */
+  countStatements?: boolean;
   /** Another checkout whose build to run (its dist/), e.g. the code before a change; default this one. */
   root?: string;
 }
@@ -202,6 +218,11 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   // A clean environment: nothing from the caller's shell (no telemetry push URLs, no .env surprises).
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', [options.portEnv ?? 'PORT']: String(port), ...options.env };
   const root = options.root ?? ROOT;
+  const statementsPort = options.countStatements ? await freePort() : undefined;
+  if (statementsPort !== undefined) {
+    nodeArgs.push('--require', join(ROOT, compiledEntry('bench/servers/statementCounter.ts')));
+    env.BENCH_STATEMENTS_PORT = String(statementsPort);
+  }
   const child = spawn(process.execPath, [...nodeArgs, ...(options.nodeArgs ?? []), compiledEntry(options.entry)], { cwd: root, env, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const url = `http://127.0.0.1:${port}`;
@@ -216,6 +237,7 @@ export async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
     rss: () => treeRss(pid),
     idle: () => waitForIdle(pid),
     cpuSeconds: () => treeCpuSeconds(pid),
+    ...(statementsPort !== undefined ? { statements: async () => (await (await fetch(`http://127.0.0.1:${statementsPort}/`)).json()) as StatementCounts } : {}),
     async stop(timeoutMs = 20_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');

@@ -11,6 +11,8 @@ export interface LoadSpec {
   connections: number;
   /** Seconds. */
   duration: number;
+  /** Stop after this many requests instead (a short, bounded run); `duration` is then only the progress bar's scale. */
+  amount?: number;
 }
 
 export interface LoadResult {
@@ -35,6 +37,16 @@ export interface LoadResult {
   dbCpuMsPerRequest?: number;
   /** CPU per answered request of other processes the requests make work for (the factory simulator). */
   companionCpuMsPerRequest?: Record<string, number>;
+  /**
+   * The database server's CPU per answered request in the threads serving this run's database (MariaDB runs a
+   * thread per connection): unlike dbCpuMsPerRequest, not moved by other users of the same server.
+   */
+  dbThreadCpuMsPerRequest?: number;
+  /** SQL statements the service sent per answered request (round trips on MySQL), transaction control apart. */
+  sqlPerRequest?: number;
+  /** BEGIN/COMMIT/SAVEPOINT... per answered request, and COMMITs alone. */
+  sqlControlPerRequest?: number;
+  commitsPerRequest?: number;
 }
 
 export function runLoad(spec: LoadSpec, onTick?: (elapsedSec: number, completed: number) => void): Promise<LoadResult> {
@@ -50,6 +62,7 @@ export function runLoad(spec: LoadSpec, onTick?: (elapsedSec: number, completed:
         requests: spec.requests,
         connections: spec.connections,
         duration: spec.duration,
+        ...(spec.amount ? { amount: spec.amount } : {}),
         // A slow answer is a data point, not an error: only a hung request (10 s) counts as a timeout.
         timeout: 10,
       },
@@ -57,7 +70,8 @@ export function runLoad(spec: LoadSpec, onTick?: (elapsedSec: number, completed:
         if (error) return reject(error);
         const statusCodes: Record<string, number> = {};
         for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
-        const durationSec = result.duration || spec.duration;
+        // autocannon rounds its duration to whole seconds: a run of a few thousand requests needs better.
+        const durationSec = (Date.now() - started) / 1000 || result.duration || spec.duration;
         resolve({
           reqPerSec: result.requests.total / durationSec,
           p50: result.latency.p50,
@@ -91,6 +105,15 @@ export function medianRun(runs: LoadResult[]): LoadResult {
  */
 export function pairedRatio(a: LoadResult[], b: LoadResult[]): number | undefined {
   const ratios = a.slice(0, b.length).map((run, i) => run.reqPerSec / b[i].reqPerSec).filter(Number.isFinite);
+  return ratios.length ? median(ratios) : undefined;
+}
+
+/** The median of the per-run CPU-per-request ratios a[i] / b[i] (see pairedRatio). */
+export function pairedCpuRatio(a: LoadResult[], b: LoadResult[]): number | undefined {
+  const ratios = a
+    .slice(0, b.length)
+    .map((run, i) => (run.cpuMsPerRequest ?? NaN) / (b[i].cpuMsPerRequest ?? NaN))
+    .filter(Number.isFinite);
   return ratios.length ? median(ratios) : undefined;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, type Connection } from 'mysql2/promise';
+import { taskCpuSeconds } from './children';
 
 function serverOptions(serverUrl: string) {
   const url = new URL(serverUrl);
@@ -27,6 +28,15 @@ export async function createBenchDatabase(serverUrl: string) {
     async connections(): Promise<number> {
       const [rows] = await monitor.query('select count(*) as n from information_schema.PROCESSLIST where DB = ?', [name]);
       return Number((rows as { n: number }[])[0].n);
+    },
+    /**
+     * CPU seconds so far of the server threads serving connections to the bench database, by thread id
+     * (PROCESSLIST's TID; MariaDB runs a thread per connection): the statements' own cost, which other users of
+     * a shared server do not move. Background threads (InnoDB's log writer, purge, page cleaner) are not in it.
+     */
+    async threadCpuSeconds(serverPid: number): Promise<Map<number, number>> {
+      const [rows] = await monitor.query('select TID as tid from information_schema.PROCESSLIST where DB = ?', [name]);
+      return new Map((rows as { tid: number }[]).map(({ tid }) => [Number(tid), taskCpuSeconds(serverPid, Number(tid))]));
     },
     /** Server-wide (other users of the server included). */
     async threadsConnected(): Promise<number> {

@@ -3,6 +3,8 @@ export type BackendName = 'mysql' | 'sqlite';
 export interface BenchOptions {
   /** Seconds of measured load per run. */
   duration: number;
+  /** Requests per measured run instead of a duration (short, bounded runs); undefined: `duration` seconds. */
+  requests?: number;
   /** Seconds of unrecorded load before each scenario (JIT, pool fill). */
   warmup: number;
   connections: number;
@@ -30,6 +32,7 @@ const HELP = `npm run bench -- [flags]
 
   --quick               short runs (2 s, 0.5 s warm-up), everything else as the full run
   --duration=<s>        measured seconds per run (default 10)
+  --requests=<n>        measured requests per run instead of seconds (e.g. 3000: short runs on a busy machine)
   --warmup=<s>          unrecorded warm-up seconds per scenario (default 2)
   --connections=<n>     concurrent connections (default 50)
   --runs=<n>            runs per scenario, the median is reported (default 1; use 3 for the README figures)
@@ -55,7 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (!match) throw new Error(`unknown argument ${arg}\n\n${HELP}`);
     flags.set(match[1], match[2] ?? true);
   }
-  const known = new Set(['quick', 'duration', 'warmup', 'connections', 'runs', 'backend', 'mysql-url', 'soak', 'no-scale', 'no-cluster', 'only', 'profile', 'keep-logs', 'no-docs']);
+  const known = new Set(['quick', 'duration', 'requests', 'warmup', 'connections', 'runs', 'backend', 'mysql-url', 'soak', 'no-scale', 'no-cluster', 'only', 'profile', 'keep-logs', 'no-docs']);
   for (const key of flags.keys()) if (!known.has(key)) throw new Error(`unknown flag --${key}\n\n${HELP}`);
 
   const num = (key: string, fallback: number, min: number) => {
@@ -73,6 +76,7 @@ export function parseOptions(argv: string[]): BenchOptions {
 
   return {
     duration: num('duration', quick ? 2 : 10, 1),
+    ...(flags.has('requests') ? { requests: Math.round(num('requests', 0, 1)) } : {}),
     warmup: num('warmup', quick ? 0.5 : 2, 0),
     connections: num('connections', 50, 1),
     runs: Math.round(num('runs', 1, 1)),

@@ -17,6 +17,8 @@ export interface ScenarioDef {
   companionOf?: string;
   /** Other processes whose CPU per request is reported beside the server's (an external factory). */
   companions?: { name: string; cpuSeconds(): number }[];
+  /** At most this many requests per run under --requests (slow scenarios: logins at the bcrypt limit). */
+  maxRequests?: number;
 }
 
 export interface Samplers {
@@ -26,6 +28,8 @@ export interface Samplers {
   dbBound?: () => number;
   /** CPU seconds used so far by the database server, when it runs on this machine. */
   dbCpuSeconds?: () => number;
+  /** CPU seconds so far of each database server thread serving the bench database, by thread id. */
+  dbThreadCpuSeconds?: () => Promise<Map<number, number>>;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -75,9 +79,12 @@ export class Runner {
         const stopSampling = this.sample(def.server, entry);
         const cpuBefore = def.server.cpuSeconds();
         const dbCpuBefore = this.samplers.dbCpuSeconds?.();
+        const dbThreadsBefore = await this.samplers.dbThreadCpuSeconds?.().catch(() => undefined);
+        const statementsBefore = await def.server.statements?.().catch(() => undefined);
         const companionsBefore = (def.companions ?? []).map((c) => c.cpuSeconds());
+        const amount = this.options.requests === undefined ? undefined : Math.min(this.options.requests, def.maxRequests ?? Infinity);
         const result = await runLoad(
-          { ...def.shape, url: def.server.url, connections: def.connections ?? this.options.connections, duration: this.options.duration },
+          { ...def.shape, url: def.server.url, connections: def.connections ?? this.options.connections, duration: this.options.duration, amount },
           this.progress.start(label, this.options.duration),
         );
         // CPU over the same window as the requests counted: in steady state, the work of requests still in
@@ -85,15 +92,28 @@ export class Runner {
         const cpuAfter = def.server.cpuSeconds();
         const dbCpuAfter = this.samplers.dbCpuSeconds?.();
         const companionsAfter = (def.companions ?? []).map((c) => c.cpuSeconds());
+        const dbThreadsAfter = dbThreadsBefore && (await this.samplers.dbThreadCpuSeconds?.().catch(() => undefined));
+        const statementsAfter = statementsBefore && (await def.server.statements?.().catch(() => undefined));
         await stopSampling();
         if (result.total > 0) {
           const perRequest = (before: number, after: number) => ((after - before) * 1000) / result.total;
           result.cpuMsPerRequest = perRequest(cpuBefore, cpuAfter);
           if (dbCpuBefore !== undefined && dbCpuAfter !== undefined) result.dbCpuMsPerRequest = perRequest(dbCpuBefore, dbCpuAfter);
+          if (dbThreadsBefore && dbThreadsAfter) {
+            // A thread that started during the run (a new pool connection) counts from zero.
+            let seconds = 0;
+            for (const [tid, after] of dbThreadsAfter) seconds += after - (dbThreadsBefore.get(tid) ?? 0);
+            result.dbThreadCpuMsPerRequest = (seconds * 1000) / result.total;
+          }
+          if (statementsBefore && statementsAfter) {
+            result.sqlPerRequest = (statementsAfter.statements - statementsBefore.statements) / result.total;
+            result.sqlControlPerRequest = (statementsAfter.control - statementsBefore.control) / result.total;
+            result.commitsPerRequest = (statementsAfter.commits - statementsBefore.commits) / result.total;
+          }
           if (def.companions?.length) result.companionCpuMsPerRequest = Object.fromEntries(def.companions.map((c, i) => [c.name, perRequest(companionsBefore[i], companionsAfter[i])]));
         }
         entry.runs.push(result);
-        this.progress.done(`${fmt(result.reqPerSec)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  cpu ${result.cpuMsPerRequest?.toFixed(3) ?? '-'} ms/req${result.dbCpuMsPerRequest !== undefined ? `  db ${result.dbCpuMsPerRequest.toFixed(3)} ms/req` : ''}${result.errors || result.non2xx ? `  errors ${result.errors} non-2xx ${result.non2xx}` : ''}`);
+        this.progress.done(`${fmt(result.reqPerSec)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  cpu ${result.cpuMsPerRequest?.toFixed(3) ?? '-'} ms/req${result.dbThreadCpuMsPerRequest !== undefined ? `  db ${result.dbThreadCpuMsPerRequest.toFixed(3)} ms/req` : result.dbCpuMsPerRequest !== undefined ? `  db ${result.dbCpuMsPerRequest.toFixed(3)} ms/req` : ''}${result.sqlPerRequest !== undefined ? `  sql ${result.sqlPerRequest.toFixed(2)}/req` : ''}${result.errors || result.non2xx ? `  errors ${result.errors} non-2xx ${result.non2xx}` : ''}`);
       }
     }
 

@@ -14,6 +14,10 @@ describe('bench/compare variants', () => {
     });
   });
 
+  test('when a variant names BUILD, then it runs that checkout\'s build and BUILD is not in its environment', () => {
+    expect(parseVariant('before:BUILD=/tmp/before,LOG_LEVEL=warn')).toEqual({ name: 'before', env: { LOG_LEVEL: 'warn' }, warm: [], root: '/tmp/before' });
+  });
+
   test('when a value holds = or :, then it is kept whole', () => {
     expect(parseVariant('ext:FACTORY_URL=http://127.0.0.1:9/x?a=b').env).toEqual({ FACTORY_URL: 'http://127.0.0.1:9/x?a=b' });
   });
