@@ -32,14 +32,12 @@ function patch(prototype: Record<string, unknown>, methods: string[], sqlOf: (se
 }
 
 try {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mysql = require('mysql2') as { Connection: { prototype: Record<string, unknown> } };
   patch(mysql.Connection.prototype, ['query', 'execute'], (_self, args) => args[0]);
 } catch {
   // no mysql2 here
 }
 try {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Sqlite = require('better-sqlite3') as new (file: string) => { prepare(sql: string): object; close(): void };
   const probe = new Sqlite(':memory:');
   const statementPrototype = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
