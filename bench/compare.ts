@@ -25,12 +25,16 @@ const WARM_UPS: Record<string, string[]> = {
   orders: ['order-post'],
 };
 
-interface Variant { name: string; env: Record<string, string>; warm: string[]; root?: string }
+interface Variant { name: string; env: Record<string, string>; warm: string[]; root?: string; entry?: string }
+
+/** Servers a variant may run instead of the service (ENTRY=<name>). */
+const ENTRIES: Record<string, string> = { stack: 'bench/servers/stack.ts' };
 
 /**
  * `name[:KEY=VALUE,KEY=VALUE]`; the key WARM names warm-ups joined by `+` (reads, orders); the key BUILD
  * names another checkout whose build (its dist/, `npm run build` there) this variant runs: the code before
- * a change, measured in the same rounds as the code after it.
+ * a change, measured in the same rounds as the code after it. ENTRY=stack runs bench/servers/stack.ts instead
+ * of the service: the menu's answer behind the first STACK_LAYERS of the service's middlewares (0: bare Express).
  */
 export function parseVariant(spec: string): Variant {
   const [name, overrides = ''] = spec.split(/:(.*)/s);
@@ -38,6 +42,7 @@ export function parseVariant(spec: string): Variant {
   const env: Record<string, string> = {};
   let warm: string[] = [];
   let root: string | undefined;
+  let entry: string | undefined;
   for (const pair of overrides.split(',').filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new Error(`bad override ${pair} in ${spec} (KEY=VALUE expected)`);
@@ -45,10 +50,14 @@ export function parseVariant(spec: string): Variant {
     const value = pair.slice(eq + 1);
     if (key === 'WARM') warm = value.split('+').filter(Boolean);
     else if (key === 'BUILD') root = value;
+    else if (key === 'ENTRY') {
+      if (!ENTRIES[value]) throw new Error(`unknown ENTRY ${value} (known: ${Object.keys(ENTRIES).join(', ')})`);
+      entry = ENTRIES[value];
+    }
     else env[key] = value;
   }
   for (const w of warm) if (!WARM_UPS[w]) throw new Error(`unknown warm-up ${w} (known: ${Object.keys(WARM_UPS).join(', ')})`);
-  return { name, env, warm, ...(root ? { root } : {}) };
+  return { name, env, warm, ...(root ? { root } : {}), ...(entry ? { entry } : {}) };
 }
 
 async function main() {
@@ -95,7 +104,7 @@ async function main() {
     const servers = new Map<string, ChildServer>();
     const profileDir = flags.has('profile') ? PROFILE_DIR : undefined;
     for (const v of variants) {
-      const server = await spawnServer({ name: `compare-${v.name}`, entry: 'src/server.ts', env: benchServiceEnv({ ...base, extra: { ...shared, ...v.env } }), logDir, profileDir, root: v.root });
+      const server = await spawnServer({ name: `compare-${v.name}`, entry: v.entry ?? 'src/server.ts', env: benchServiceEnv({ ...base, extra: { ...shared, ...v.env } }), logDir, profileDir, root: v.root });
       children.push(server);
       servers.set(v.name, server);
       for (const w of v.warm) for (const id of WARM_UPS[w]) await runLoad({ ...SCENARIO_SHAPES[id](data), url: server.url, connections: 10, duration: 2 });
