@@ -13,13 +13,11 @@ import { join } from 'node:path';
 import express, { type RequestHandler } from 'express';
 
 const dist = join(__dirname, '..', '..', 'dist');
-/* eslint-disable @typescript-eslint/no-require-imports -- the service's build, loaded at run time (not compiled with the yardsticks) */
 const middleware = require(join(dist, 'shared/http/middleware.js')) as Record<string, (...args: unknown[]) => RequestHandler>;
 const routes = require(join(dist, 'shared/http/routes.js')) as { sendJson(res: unknown, status: number, text: string): void; RouteCatalogue: new () => { router(prefix: string, specs: unknown[]): { prefix: string; router: express.Router } }; RawJson: new (text: string) => unknown };
 const { createMetrics } = require(join(dist, 'shared/metrics/metrics.js')) as { createMetrics(): unknown };
 const { createLogger } = require(join(dist, 'shared/logging/logger.js')) as { createLogger(options: { level: string }): unknown };
 const { createMemoryRateLimitStore } = require(join(dist, 'shared/rateLimit/store.js')) as { createMemoryRateLimitStore(): unknown };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 const layers = Number(process.env.STACK_LAYERS ?? 0);
 const MENU = JSON.stringify(
