@@ -1,5 +1,6 @@
 import { configKeys } from '../src/config/schema';
 import { renderEnvExample } from '../src/config/example';
+import { renderApiReference } from './docs/api';
 
 type KeySpec = { default: string | undefined; doc: string };
 
@@ -28,5 +29,6 @@ export function generatedDocs(): Array<{ path: string; content: string }> {
   return [
     { path: 'docs/reference/configuration.md', content: renderConfigReference() },
     { path: 'config/.env.example', content: renderEnvExample() },
+    { path: 'docs/reference/api.md', content: renderApiReference() },
   ];
 }

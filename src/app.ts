@@ -1,16 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
+import { apiRouters } from './apiRoutes';
 import type { Config } from './config';
 import type { AppContext } from './context';
-import { authRouter } from './auth/authRouter';
 import { countActiveUsers } from './auth/sessionsRepository';
-import { authMiddleware } from './auth/middleware';
 import { docsRouter } from './docs/docsRouter';
 import type { FactoryClient } from './factory/types';
-import { franchisesRouter } from './franchises/franchisesRouter';
-import { MenuCache } from './menu/menuService';
-import { ordersRouter } from './orders/ordersRouter';
 import type { DatabaseHandle } from './shared/db';
 import { unauthorized } from './shared/errors';
 import { chain, cors, errorHandler, generalRateLimit, jsonBody, observeRequests, requestId, securityHeaders, unknownEndpoint } from './shared/http/middleware';
@@ -20,7 +16,6 @@ import { OPENMETRICS_CONTENT_TYPE, openMetricsText, wantsOpenMetrics, type Metri
 import { createMemoryRateLimitStore, type RateLimitStore } from './shared/rateLimit/store';
 import { tracingEnabled } from './shared/tracing';
 import { traceRequests } from './shared/tracing/http';
-import { usersRouter } from './users/usersRouter';
 
 export const ACTIVE_USER_WINDOW_MS = 5 * 60_000;
 const CIRCUIT_CODES = { closed: 0, half_open: 1, open: 2 } as const;
@@ -70,8 +65,6 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext; metri
 
   const version = serviceVersion();
   const catalogue = new RouteCatalogue();
-  const auth = authMiddleware(ctx);
-  const menu = new MenuCache(ctx);
 
   const app = express();
   app.disable('x-powered-by');
@@ -112,7 +105,7 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext; metri
   app.get('/', (_req, res) => {
     res.json({ message: 'welcome to JWT Pizza', version });
   });
-  for (const { prefix, router } of [authRouter(ctx, catalogue, auth), usersRouter(ctx, catalogue, auth), ordersRouter(ctx, catalogue, auth, menu), franchisesRouter(ctx, catalogue, auth)]) {
+  for (const { prefix, router } of apiRouters(ctx, catalogue)) {
     app.use(prefix, router);
   }
   app.use(docsRouter(catalogue, version, deps.factoryPublicUrl));
