@@ -1,4 +1,4 @@
-import { configKeys } from './schema';
+import { configKeys, productionRules, type ConfigKey } from './schema';
 
 /** The documented example env file, generated from the schema so the two cannot drift. */
 export function renderEnvExample(): string {
@@ -9,6 +9,8 @@ export function renderEnvExample(): string {
   ];
   for (const [key, spec] of Object.entries(configKeys)) {
     lines.push(`# ${spec.doc}`);
+    const production = productionRules[key as ConfigKey];
+    if (production) lines.push(`# Production: ${production.rule}`);
     lines.push(spec.default === undefined ? `# ${key}=` : `${key}=${spec.default}`);
     lines.push('');
   }
