@@ -1,0 +1,20 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configKeys } from '../../../src/config/schema';
+
+const root = join(__dirname, '../../..');
+// docs/performance.md and docs/telemetry.md are kept by others; docs/reference/ is generated.
+const skipped = new Set(['docs/performance.md', 'docs/telemetry.md']);
+const pages = ['README.md', ...['docs', 'docs/runbooks'].flatMap((dir) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.md')).map((f) => `${dir}/${f}`))].filter(
+  (page) => !skipped.has(page),
+);
+
+describe('hand-written docs link to the configuration reference instead of restating a default', () => {
+  it.each(pages)('%s', (page) => {
+    const text = readFileSync(join(root, page), 'utf8');
+    // `KEY` (10 s), `KEY`, 45 s, `KEY` 8 s: a number right after a key's name repeats its default (and drifts from it).
+    // A value a deployment or a test sets is written `KEY=value`.
+    const restated = Object.keys(configKeys).flatMap((key) => [...text.matchAll(new RegExp(`\`${key}\`[ ,(]{1,3}\\d[^\\n]{0,12}`, 'g'))].map((m) => m[0]));
+    expect(restated).toEqual([]);
+  });
+});
