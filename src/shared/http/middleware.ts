@@ -95,9 +95,6 @@ export function securityHeaders(options?: Parameters<typeof helmet>[0]): Request
   };
 }
 
-/** When the request came in (performance.now()), kept on its response for the shared `finish` listener. */
-const STARTED = Symbol('observeRequests.started');
-type ObservedResponse = Response & { [STARTED]: number };
 /** Exemplar labels without tracing: none, and the same object for every request. */
 const NO_EXEMPLAR: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -106,11 +103,11 @@ const NO_EXEMPLAR: Record<string, string> = Object.freeze({}) as Record<string, 
  * `finish` listener serves every response (it reads the response as `this`): no closure per request.
  */
 export function observeRequests(metrics: Metrics, logger: Logger): RequestHandler {
-  function finished(this: ObservedResponse): void {
+  function finished(this: Response): void {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener is shared; `this` is the response
     const res = this;
     const req = res.req;
-    const seconds = (performance.now() - res[STARTED]) / 1000;
+    const seconds = (performance.now() - (res.locals.startedAt ?? 0)) / 1000;
     const labels = { method: req.method, route: routeLabel(req), status_code: String(res.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe({ labels, value: seconds, exemplarLabels: tracingEnabled() ? exemplarLabels() : NO_EXEMPLAR });
@@ -139,7 +136,7 @@ export function observeRequests(metrics: Metrics, logger: Logger): RequestHandle
     logger[level](line, `${req.method} ${labels.route} ${res.statusCode}`);
   }
   return (_req, res, next) => {
-    (res as ObservedResponse)[STARTED] = performance.now();
+    res.locals.startedAt = performance.now();
     res.on('finish', finished);
     next();
   };
@@ -209,8 +206,9 @@ export function jsonBody(options: { limit: string | number; timeoutMs: number })
  * `trust proxy` its answer is always the socket's peer address, read here directly.
  */
 export function clientIp(req: Request): string {
-  if (req.clientIp === undefined) req.clientIp = (req.app.get('trust proxy') ? req.ip : req.socket.remoteAddress) ?? 'unknown';
-  return req.clientIp;
+  const locals = req.res?.locals ?? {};
+  locals.clientIp ??= (req.app.get('trust proxy') ? req.ip : req.socket.remoteAddress) ?? 'unknown';
+  return locals.clientIp;
 }
 
 /**
