@@ -5,7 +5,7 @@
  * Each variant is a new service process (the compiled build, the bench's environment plus the variant's
  * overrides); `WARM=orders+reads` in a variant first serves those requests, as a long-running process has.
  * A separate process seeds a small dataset through the API and is stopped before anything is measured: the
- * process that seeds is itself slower afterwards (docs/performance.md, finding Z), which would be charged
+ * process that seeds is itself slower afterwards (it has served orders: ~4% more CPU per menu request), which would be charged
  * to whichever variant did it. The variants then take turns, in alternating order, and each run's CPU per
  * request is compared with the first variant's run of the same round: on this shared machine a process's
  * figure moves more between minutes than between two processes measured seconds apart. `--profile` writes

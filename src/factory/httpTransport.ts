@@ -39,8 +39,8 @@ export interface JsonTransport {
 
 /**
  * JSON over undici's dispatcher, with up to 64 keep-alive connections per origin so that factory calls reuse
- * their connections. undici's HTTP/1.1 client spends less CPU per call than node:http (finding AA in
- * docs/performance.md) and does not share node:http's message classes with the server. Idle connections are
+ * their connections. undici's HTTP/1.1 client spends less CPU per call than node:http (~8% less
+ * service CPU per order in paired rounds) and does not share node:http's message classes with the server. Idle connections are
  * dropped before a typical server's 5 s keep-alive timeout, which keeps the "reused a connection the server
  * just closed" race rare; the server's own Keep-Alive hint can only shorten that.
  */

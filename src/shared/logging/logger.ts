@@ -58,7 +58,7 @@ export const STDOUT_FLUSH_MS = 200;
 /**
  * stdout written in batches of about 4 KB, at most STDOUT_FLUSH_MS late, instead of a write (a syscall on
  * the thread pool and a wake-up of the event loop) per line; in alternating runs the per-line writes were
- * ~30 µs of a ~260 µs menu request (docs/performance.md, finding B). pino flushes what is still buffered
+ * ~30 µs of a ~260 µs menu request. pino flushes what is still buffered
  * when the process exits.
  */
 function batchedStdout(): DestinationStream {

@@ -19,7 +19,7 @@ export function redactQuery(query: string): string {
 /**
  * The server span of a request, and its context for everything the request does (SQL, the factory call,
  * log lines). Made here rather than by @opentelemetry/instrumentation-http, which cost twice as much CPU
- * per request, sampled or not (docs/performance.md, finding AC): it binds every request's and response's
+ * per request, sampled or not, in paired rounds on the menu: it binds every request's and response's
  * event listeners to the context and computes its attributes before the sampling decision. The span follows the HTTP semantic conventions, named by the route template the request matched.
  * The caller's W3C `traceparent` is honoured (parent-based sampling).
  */
