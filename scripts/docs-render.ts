@@ -1,6 +1,7 @@
 import { configKeys, productionRules, type ProductionRule } from '../src/config/schema';
 import { renderEnvExample } from '../src/config/example';
 import { renderApiReference } from './docs/api';
+import { renderMetricsReference } from './docs/metrics';
 
 type KeySpec = { default: string | undefined; doc: string };
 
@@ -31,5 +32,6 @@ export function generatedDocs(): Array<{ path: string; content: string }> {
     { path: 'docs/reference/configuration.md', content: renderConfigReference() },
     { path: 'config/.env.example', content: renderEnvExample() },
     { path: 'docs/reference/api.md', content: renderApiReference() },
+    { path: 'docs/reference/metrics.md', content: renderMetricsReference() },
   ];
 }

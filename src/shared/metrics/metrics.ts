@@ -74,7 +74,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     purchases: new Counter({
       name: 'pizza_purchases_total',
-      help: 'Pizza orders that reached a final state: outcome success (reason "none") or failure with a bounded reason',
+      help: `Pizza orders that reached a final state: outcome success (reason "none") or failure with reason ${FACTORY_FAILURE_REASONS.join(', ')}`,
       labelNames: ['outcome', 'reason'] as const,
       registers,
     }),
@@ -98,7 +98,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     factoryLateAnswers: new Counter({
       name: 'pizza_factory_late_answers_total',
-      help: 'Factory answers that arrived after their order had failed timeout, by whether a pizza JWT came back',
+      help: 'Factory answers that arrived after their order had failed timeout, by whether a pizza JWT came back (made, none)',
       labelNames: ['pizza'] as const,
       registers,
     }),
@@ -133,7 +133,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     rateLimited: new Counter({
       name: 'rate_limited_requests_total',
-      help: 'Requests refused with 429, by limiter',
+      help: 'Requests refused with 429, by limiter (login, general)',
       labelNames: ['limiter'] as const,
       registers,
     }),
@@ -144,7 +144,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     rateLimitStoreDegraded: new Gauge({
       name: 'rate_limit_store_degraded',
-      help: '1 while the shared rate-limit store (Redis) is unreachable: the general limit fails open, login limits are per instance',
+      help: '1 while the shared rate-limit store (Redis) is unreachable: the general limit fails open, login limits are per instance; 0 otherwise or without Redis',
       registers,
       // In a cluster, any worker that cannot reach Redis shows.
       aggregator: 'max',
@@ -170,19 +170,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     systemMemory: new Gauge({ name: 'system_memory_percent', help: 'Host memory in use, percent of total', registers, aggregator: 'average' }),
     telemetryPushes: new Counter({
       name: 'telemetry_push_total',
-      help: 'Telemetry push attempts by sink (metrics, logs) and outcome',
+      help: 'Telemetry push attempts (every HTTP request to a receiver, retries included) by sink (metrics, logs) and outcome (success, failure)',
       labelNames: ['sink', 'outcome'] as const,
       registers,
     }),
     telemetryPushFailures: new Counter({
       name: 'telemetry_push_failures_total',
-      help: 'Telemetry pushes that failed after their retries, by sink',
+      help: 'Telemetry batches lost, by sink: given up after retries or refused with a 4xx; for metrics also not collected, dropped from a full queue or unsent at shutdown',
       labelNames: ['sink'] as const,
       registers,
     }),
     logLinesDropped: new Counter({
       name: 'log_lines_dropped_total',
-      help: 'Log lines dropped because the Loki push buffer was full or the push gave up',
+      help: 'Log lines that will never reach Loki: the push buffer was full, their batch was given up or refused, or they were unsent at shutdown',
       registers,
     }),
     traceSpansDropped: new Counter({
