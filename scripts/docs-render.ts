@@ -2,6 +2,7 @@ import { configKeys, productionRules, type ProductionRule } from '../src/config/
 import { renderEnvExample } from '../src/config/example';
 import { renderApiReference } from './docs/api';
 import { renderMetricsReference } from './docs/metrics';
+import { renderLogsReference } from './docs/logEvents';
 
 type KeySpec = { default: string | undefined; doc: string };
 
@@ -33,5 +34,6 @@ export function generatedDocs(): Array<{ path: string; content: string }> {
     { path: 'config/.env.example', content: renderEnvExample() },
     { path: 'docs/reference/api.md', content: renderApiReference() },
     { path: 'docs/reference/metrics.md', content: renderMetricsReference() },
+    { path: 'docs/reference/logs.md', content: renderLogsReference() },
   ];
 }

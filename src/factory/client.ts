@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanKind, SpanStatusCode, context, propagation, type Span } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
+import type { LogLine } from '../shared/logging/events';
 import { tracer, tracingEnabled } from '../shared/tracing';
 import { createCircuitBreaker } from './circuitBreaker';
 import { createJsonTransport, TransportError, type JsonResponse } from './httpTransport';
@@ -109,7 +110,7 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
     cooldownMs: options.circuit?.cooldownMs ?? 30_000,
     now,
     onTransition: (from, to, consecutiveFailures) =>
-      logger.warn({ type: 'factory', event: 'circuit', from, to, consecutiveFailures }, `factory circuit ${to}`),
+      logger.warn({ type: 'factory', event: 'circuit', from, to, consecutiveFailures } satisfies LogLine, `factory circuit ${to}`),
   });
 
   const verifier = createPizzaJwtVerifier({
@@ -251,7 +252,7 @@ export function createFactoryClient(options: FactoryClientOptions): FactoryClien
       circuit: breaker.state(),
       orderId: request.order.id,
       detail: extra.detail,
-    };
+    } satisfies LogLine;
     if (failed) logger.warn(event, 'order failed at factory');
     else logger.info(event, 'factory order fulfilled');
   }

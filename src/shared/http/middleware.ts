@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import type { Config } from '../../config';
 import { isConnectionError } from '../db';
 import { AppError, badRequest, internal, payloadTooLarge, requestTimeout, serviceUnavailable, tooManyRequests, unsupportedMediaType } from '../errors';
+import type { LogLine } from '../logging/events';
 import type { Logger } from '../logging/logger';
 import type { Metrics, SuspiciousCategory } from '../metrics/metrics';
 import type { RateLimitStore, WindowCount } from '../rateLimit/store';
@@ -227,7 +228,7 @@ export function generalRateLimit(store: RateLimitStore, perMinute: number, metri
       if (!warned) {
         warned = true;
         logger.warn(
-          { type: 'security', event: 'untrusted_forwarded', ip: clientIp(req) },
+          { type: 'security', event: 'untrusted_forwarded', ip: clientIp(req) } satisfies LogLine,
           'X-Forwarded-For received from a peer TRUST_PROXY does not name: the header is ignored and the peer is limited as one client; if this peer is a proxy, set TRUST_PROXY to its address so each client behind it is counted separately',
         );
       }
@@ -237,7 +238,7 @@ export function generalRateLimit(store: RateLimitStore, perMinute: number, metri
     const judge = ({ count, resetMs }: WindowCount) => {
       if (count > perMinute) {
         metrics.rateLimited.inc({ limiter: 'general' });
-        if (count === perMinute + 1) logger.warn({ type: 'security', event: 'rate_limit', limiter: 'general', ip }, 'per-IP request limit hit');
+        if (count === perMinute + 1) logger.warn({ type: 'security', event: 'rate_limit', limiter: 'general', ip } satisfies LogLine, 'per-IP request limit hit');
         throw tooManyRequests('too many requests, slow down', resetMs / 1000);
       }
     };
@@ -284,7 +285,7 @@ export function unknownEndpoint(metrics: Metrics, logger: Logger): RequestHandle
     const category = probeCategory(req.originalUrl);
     if (category) {
       metrics.suspiciousRequests.inc({ category });
-      logger.warn({ type: 'security', event: 'probe', category, method: req.method, path: req.path.slice(0, 200), ip: clientIp(req), reqId: req.requestId }, 'scanner probe');
+      logger.warn({ type: 'security', event: 'probe', category, method: req.method, path: req.path.slice(0, 200), ip: clientIp(req), reqId: req.requestId } satisfies LogLine, 'scanner probe');
     }
     res.status(404).json({ message: 'unknown endpoint' });
   };
