@@ -2,16 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../../src/config';
 import { renderEnvExample } from '../../../src/config/example';
+import { productionEnv } from '../../helpers/productionEnv';
 
-const production = {
-  NODE_ENV: 'production',
-  JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
-  FACTORY_URL: 'https://factory.example',
-  FACTORY_API_KEY: 'vendor-key',
-  DATABASE_URL: 'mysql://pizza:pw@db.internal:3306/pizza',
-  METRICS_TOKEN: 'scrape-token',
-  TRUST_PROXY: 'none',
-};
+const production = productionEnv;
 
 describe('configuration', () => {
   test('when nothing is configured, then development defaults: SQLite under ./data, port 3000, embedded factory, demo data', () => {

@@ -2,16 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../../src/config';
 import { productionRules, type ConfigKey } from '../../../src/config/schema';
+import { productionEnv } from '../../helpers/productionEnv';
 
-const production = {
-  NODE_ENV: 'production',
-  JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
-  FACTORY_URL: 'https://factory.example',
-  FACTORY_API_KEY: 'vendor-key',
-  DATABASE_URL: 'mysql://pizza:pw@db.internal:3306/pizza',
-  METRICS_TOKEN: 'scrape-token',
-  TRUST_PROXY: 'none',
-};
+const production = productionEnv;
 
 /** One way to break each production check; a new check needs a line here (the coverage test below says so). */
 const violations: Array<Record<string, string>> = [
