@@ -128,7 +128,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     metricsUrl = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${(metricsServer.address() as AddressInfo).port}`;
     logger.info({ type: 'http', url: metricsUrl }, 'metrics listener started');
   }
-  logger.info({ type: 'http', url, database: config.database.kind, factory: simulator ? 'embedded simulator' : 'external', env: config.env }, 'jwt-pizza-service listening');
+  logger.info({ type: 'http', url, database: config.database.kind, factory: simulator ? 'embedded simulator' : 'external' }, 'jwt-pizza-service listening');
 
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown') =>
