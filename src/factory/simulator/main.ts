@@ -1,6 +1,7 @@
 // `npm run factory`: the pizza factory simulator as a standalone server (local development and chaos drills).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
+import { configKeys } from '../../config/schema';
 import { generateSigningKey, signingKeyFromPem, signingKeyToPem, type SigningKey } from './keys';
 import { startFactorySimulator } from './server';
 
@@ -15,7 +16,8 @@ function requiredKey(name: string, developmentDefault: string): string {
 }
 
 function parsePort(value: string | undefined): number {
-  const port = Number(value ?? 3001);
+  // The same default as the service's embedded simulator: one place states it.
+  const port = Number(value ?? configKeys.FACTORY_PORT.default);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`FACTORY_PORT must be a port number, got '${value}'`);
   return port;
 }
