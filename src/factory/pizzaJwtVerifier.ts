@@ -1,5 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JsonTransport } from './httpTransport';
 
@@ -92,10 +91,13 @@ export function createPizzaJwtVerifier(options: PizzaJwtVerifierOptions): PizzaJ
   return {
     async verify(token, expected, signal) {
       const invalid = (detail: string): PizzaJwtVerdict => ({ valid: false, problem: 'invalid_token', detail });
-      const decoded = decodeSafely(token);
-      if (!decoded || typeof decoded.header !== 'object') return invalid('not a JWT');
-      if (decoded.header.alg !== 'RS256') return invalid(`alg ${String(decoded.header.alg)} is not allowed`);
-      const kid = decoded.header.kid;
+      const decoded = decodeCompactJws(token);
+      if (!decoded) return invalid('not a JWT');
+      const { header, payload } = decoded;
+      if (header.alg !== 'RS256') return invalid(`alg ${String(header.alg)} is not allowed`);
+      // No extension this verifier understands may be marked critical (RFC 7515 §4.1.11).
+      if (header.crit !== undefined) return invalid('crit header parameter is not supported');
+      const kid = header.kid;
       if (typeof kid !== 'string' || kid === '') return invalid('no kid in header');
 
       let key: KeyObject | undefined;
@@ -107,17 +109,11 @@ export function createPizzaJwtVerifier(options: PizzaJwtVerifierOptions): PizzaJ
       }
       if (!key) return invalid(`unknown kid ${kid}`);
 
-      let payload: string | jwt.JwtPayload;
-      try {
-        // Registered claims are checked below, wherever the factory put them.
-        payload = jwt.verify(token, key, { algorithms: ['RS256'], ignoreExpiration: true, ignoreNotBefore: true });
-      } catch (error) {
-        return invalid(error instanceof Error ? error.message : 'signature check failed');
-      }
-      if (typeof payload !== 'object') return invalid('payload is not an object');
-      const claimProblem = registeredClaimProblem(decoded.header as unknown as Record<string, unknown>, payload, Math.floor(now() / 1000), issuers, leewaySeconds);
+      if (!signatureValid(decoded, key)) return invalid('invalid signature');
+      // Registered claims are checked wherever the factory put them.
+      const claimProblem = registeredClaimProblem(header, payload, Math.floor(now() / 1000), issuers, leewaySeconds);
       if (claimProblem) return invalid(claimProblem);
-      const claims = payload as jwt.JwtPayload & { order?: { id?: unknown }; diner?: { id?: unknown } };
+      const claims = payload as { order?: { id?: unknown }; diner?: { id?: unknown } };
       if (claims.order?.id !== expected.orderId) return invalid('order id does not match the request');
       if (claims.diner?.id !== expected.dinerId) return invalid('diner id does not match the request');
       return { valid: true };
@@ -156,11 +152,45 @@ export function registeredClaimProblem(
   return null;
 }
 
-function decodeSafely(token: string): jwt.Jwt | null {
+interface CompactJws {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  /** `BASE64URL(header) '.' BASE64URL(payload)`, what the signature covers (RFC 7515 §5.2). */
+  signingInput: string;
+  signature: Buffer;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * A JWS in compact serialization whose header and payload are JSON objects, or null. Decoded once, by
+ * hand: jsonwebtoken decoded every pizza twice, built a stream to verify it and asked the key for its
+ * details each time, about half of what checking a pizza cost the service.
+ */
+export function decodeCompactJws(token: string): CompactJws | null {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) return null;
+  const header = parseJsonObject(parts[0]);
+  const payload = parseJsonObject(parts[1]);
+  if (!header || !payload) return null;
+  return { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2], 'base64url') };
+}
+
+function parseJsonObject(part: string): Record<string, unknown> | null {
   try {
-    return jwt.decode(token, { complete: true });
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   } catch {
     return null;
+  }
+}
+
+/** RS256: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), node:crypto's default padding for an RSA key. */
+function signatureValid(jws: CompactJws, key: KeyObject): boolean {
+  try {
+    return verifySignature('sha256', Buffer.from(jws.signingInput), key, jws.signature);
+  } catch {
+    return false;
   }
 }
 

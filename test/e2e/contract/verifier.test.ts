@@ -1,5 +1,6 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import pino from 'pino';
-import { createPizzaJwtVerifier } from '../../../src/factory/pizzaJwtVerifier';
+import { createPizzaJwtVerifier, decodeCompactJws } from '../../../src/factory/pizzaJwtVerifier';
 import type { JsonTransport } from '../../../src/factory/httpTransport';
 import { PRODUCTION_FACTORY_ISSUER } from '../../../src/factory/types';
 import { insideValidity, recording } from './recordings';
@@ -82,5 +83,64 @@ describe('the pizza verifier against the recorded production factory', () => {
   test('when the issuer is not accepted, then the production pizza is refused', async () => {
     const strict = verifierAt(insideValidity(healthy), ['pizza.example']);
     expect(await strict.verify(token)).toMatchObject({ valid: false, detail: 'issuer "cs329.click" is not accepted' });
+  });
+});
+
+// (b) What the verifier's own JWS decoding refuses (RFC 7515 compact serialization, RS256 only), each with the
+// recorded pizza's kid so that only the property under test is wrong.
+
+describe('the pizza verifier on tokens the factory never sends', () => {
+  const token = healthy.response.body.jwt as string;
+  const [recordedHeader, recordedPayload] = token.split('.');
+  const header = healthy.decoded?.header as Record<string, unknown>;
+  const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  const { privateKey: strangerKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const signedBy = (key: typeof strangerKey, head: Record<string, unknown>, payload: unknown = healthy.decoded?.payload) => {
+    const input = `${b64(head)}.${b64(payload)}`;
+    return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+  };
+  const refusal = async (candidate: string) => verifierAt(insideValidity(healthy)).verify(candidate);
+
+  test('the recorded pizza decodes to its header and payload objects (the premise of the refusals below)', () => {
+    expect(decodeCompactJws(token)).toMatchObject({ header, payload: healthy.decoded?.payload, signingInput: `${recordedHeader}.${recordedPayload}` });
+  });
+
+  test.each([
+    ['two segments', `${recordedHeader}.${recordedPayload}`],
+    ['four segments', `${token}.${recordedPayload}`],
+    ['a character outside base64url', `${recordedHeader}.${recordedPayload}.${token.split('.')[2].slice(0, -2)}+/`],
+    ['padding', `${recordedHeader}.${recordedPayload}.${token.split('.')[2]}==`],
+    ['a header that is not JSON', `${b64('{"alg":"RS256"')}.${recordedPayload}.${token.split('.')[2]}`],
+    ['a payload that is an array', `${recordedHeader}.${b64([1, 2])}.${token.split('.')[2]}`],
+    ['a payload that is a string', `${recordedHeader}.${b64('"pizza"')}.${token.split('.')[2]}`],
+  ])('when the token has %s, then it does not decode and is refused', async (_what, candidate) => {
+    expect(decodeCompactJws(candidate)).toBeNull();
+    expect(await refusal(candidate)).toEqual({ valid: false, problem: 'invalid_token', detail: 'not a JWT' });
+  });
+
+  test('when the token is unsigned (alg none) or HMAC-signed, then it is refused by its alg before any key is used', async () => {
+    // An unsecured JWS has an empty signature segment (RFC 7515 Appendix A.5): it decodes, and its alg refuses it.
+    const unsigned = `${b64({ ...header, alg: 'none' })}.${recordedPayload}.`;
+    expect(decodeCompactJws(unsigned)?.signature.length).toBe(0);
+    expect(await refusal(unsigned)).toEqual({ valid: false, problem: 'invalid_token', detail: 'alg none is not allowed' });
+    const hmac = `${b64({ ...header, alg: 'HS256' })}.${recordedPayload}.${token.split('.')[2]}`;
+    expect(await refusal(hmac)).toEqual({ valid: false, problem: 'invalid_token', detail: 'alg HS256 is not allowed' });
+  });
+
+  test('when the recorded RS256 pizza comes with its signature segment empty, then the signature fails', async () => {
+    expect(await refusal(`${recordedHeader}.${recordedPayload}.`)).toEqual({ valid: false, problem: 'invalid_token', detail: 'invalid signature' });
+  });
+
+  test('when a valid-looking pizza is signed by another key under the recorded kid, then the signature fails', async () => {
+    expect(await refusal(signedBy(strangerKey, header))).toEqual({ valid: false, problem: 'invalid_token', detail: 'invalid signature' });
+  });
+
+  test('when the header marks an extension critical, then the pizza is refused (RFC 7515 §4.1.11)', async () => {
+    expect(await refusal(signedBy(strangerKey, { ...header, crit: ['exp'] }))).toEqual({ valid: false, problem: 'invalid_token', detail: 'crit header parameter is not supported' });
+  });
+
+  test('when the header is the recorded one with its claims changed, then the signature fails', async () => {
+    const later = `${b64({ ...header, exp: (header.exp as number) + 86_400 })}.${recordedPayload}.${token.split('.')[2]}`;
+    expect(await refusal(later)).toEqual({ valid: false, problem: 'invalid_token', detail: 'invalid signature' });
   });
 });
