@@ -1,6 +1,7 @@
 import { createConnection } from 'mysql2/promise';
+import { requiring } from '../helpers/requirements';
 import {
-  mariadbAvailable,
+  mariadbInstalled,
   report,
   metricSample,
   registerDiner,
@@ -21,8 +22,7 @@ import {
 
 jest.setTimeout(120_000);
 
-const runnable = mariadbAvailable();
-const maybe = runnable ? describe : describe.skip;
+const maybe = requiring(mariadbInstalled()).describe;
 
 maybe('MariaDB killed and restarted mid-traffic', () => {
   let db: MariaDb;

@@ -7,10 +7,10 @@ import { createConnection } from 'mysql2/promise';
 import { Pool } from 'undici';
 import { startFactorySimulator, type RunningFactorySimulator } from '../../src/factory/simulator';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { redisReachable, requiring } from '../helpers/requirements';
+import { allOf, redisReachable, requiring } from '../helpers/requirements';
 import {
   expectOneOrderPerKey,
-  nginxAvailable,
+  nginxInstalled,
   registerDiner,
   renderTemplate,
   report,
@@ -47,10 +47,11 @@ const LIMIT_PER_MINUTE = 600;
 const FACTORY_TIMEOUT_MS = 2000;
 const STALE_AFTER_MS = 2 * FACTORY_TIMEOUT_MS + 30_000;
 
-if (!MYSQL_URL && process.env.CI !== 'true') console.warn('TEST_MYSQL_URL unset: reverse-proxy tests skipped (they run in CI)');
-const runnable = nginxAvailable() && MYSQL_URL !== undefined;
-// The instances share their limits through Redis: without it the tests are skipped outside CI and fail under CI=true.
-const maybe = runnable ? requiring(redisReachable(REDIS_URL)).describe : describe.skip;
+// nginx in front, MariaDB behind, and the instances share their limits through Redis: without any of them the
+// tests are skipped outside CI and fail under CI=true.
+const maybe = requiring(
+  allOf(nginxInstalled(), { available: MYSQL_URL !== undefined, missing: 'TEST_MYSQL_URL is not set (a MariaDB for the instances)' }, redisReachable(REDIS_URL)),
+).describe;
 
 /** Bytes written as they are on a fresh connection (for request lines no HTTP client would send); everything read until the server closes it. */
 function socketExchange(port: number, bytes: string, timeoutMs = 5000): Promise<string> {

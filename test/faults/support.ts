@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config';
 import { startService, type RunningService } from '../../src/service';
 import { rawRequest } from '../helpers/rawHttp';
+import type { Requirement } from '../helpers/requirements';
 import { freePort } from '../security/support';
 
 export { freePort };
@@ -15,15 +16,9 @@ export const ROOT = join(__dirname, '..', '..');
 const MARIADBD = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd'].find((p) => existsSync(p));
 const INSTALL_DB = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db', '/usr/scripts/mariadb-install-db'].find((p) => existsSync(p));
 
-/**
- * Whether a real MariaDB can be started here. In CI a missing binary fails the suite (the fault tests
- * are mandatory there); elsewhere the tests that need it are skipped with a warning.
- */
-export function mariadbAvailable(): boolean {
-  const available = MARIADBD !== undefined && INSTALL_DB !== undefined;
-  if (!available && process.env.CI === 'true') throw new Error('CI=true but mariadbd / mariadb-install-db are not installed: the database fault tests are mandatory in CI');
-  if (!available) console.warn('mariadbd not found: database fault tests skipped (they fail in CI)');
-  return available;
+/** A real MariaDB server this test can start and kill on its own data directory (for requiring()). */
+export function mariadbInstalled(): Requirement {
+  return { available: MARIADBD !== undefined && INSTALL_DB !== undefined, missing: 'mariadbd / mariadb-install-db are not installed (apt-get install mariadb-server)' };
 }
 
 export interface MariaDb {
@@ -358,11 +353,9 @@ export async function spawnService(env: Record<string, string>, options: { cwd: 
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
-/** Whether Debian's nginx is installed; as mariadbAvailable(), a failure under CI and a skip with a warning elsewhere. */
-export function nginxAvailable(): boolean {
-  if (NGINX === undefined && process.env.CI === 'true') throw new Error('CI=true but nginx is not installed (apt-get install nginx): the reverse-proxy tests are mandatory in CI');
-  if (NGINX === undefined) console.warn('nginx not found: reverse-proxy tests skipped (they fail in CI)');
-  return NGINX !== undefined;
+/** Debian's nginx (for requiring()). */
+export function nginxInstalled(): Requirement {
+  return { available: NGINX !== undefined, missing: 'nginx is not installed (apt-get install nginx)' };
 }
 
 /** Fills a template's ${NAME} placeholders; a placeholder without a value is an error, never left for nginx to read as a variable. */

@@ -13,7 +13,8 @@ import { RULE_TEST_FILES } from '../../grafana/src/ruleTests';
 import { alertAnnotations, alertLabels } from '../../grafana/src/rules/model';
 import { parseYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { renderAlertmanagerConfig } from '../../scripts/alertmanager-config';
-import { alertmanagerToolsAvailable, runAmtool } from './alertmanagerTools';
+import { requiring } from '../helpers/requirements';
+import { alertmanagerTools, runAmtool } from './alertmanagerTools';
 import { REPOSITORY_ROOT } from './metricNames';
 
 type Obj = { [key: string]: YamlValue };
@@ -182,7 +183,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number;
   });
 }
 
-const describeWithAmtool = alertmanagerToolsAvailable() ? describe : describe.skip;
+const describeWithAmtool = requiring(alertmanagerTools()).describe;
 
 describeWithAmtool('amtool (Debian prometheus-alertmanager)', () => {
   let dir: string;

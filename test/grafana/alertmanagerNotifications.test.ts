@@ -15,7 +15,8 @@ import { allAlerts } from '../../grafana/src/rules/definitions';
 import { alertAnnotations, alertLabels, renderTemplate } from '../../grafana/src/rules/model';
 import { parseYaml, toYaml, YamlValue } from '../../grafana/src/yamlFile';
 import { renderAlertmanagerConfig } from '../../scripts/alertmanager-config';
-import { alertmanagerToolsAvailable, RunningAlertmanager, startAlertmanager } from './alertmanagerTools';
+import { requiring } from '../helpers/requirements';
+import { alertmanagerTools, RunningAlertmanager, startAlertmanager } from './alertmanagerTools';
 
 type Obj = { [key: string]: YamlValue };
 
@@ -69,7 +70,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const key = (a: { labels: Record<string, string> }) => `${a.labels.alertname}@${a.labels.source}`;
 
-const describeWithAlertmanager = alertmanagerToolsAvailable() ? describe : describe.skip;
+const describeWithAlertmanager = requiring(alertmanagerTools()).describe;
 
 describeWithAlertmanager('notifications through a real Alertmanager (generated config, scaled timing)', () => {
   const notifications: Notification[] = [];
