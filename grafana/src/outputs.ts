@@ -1,14 +1,15 @@
 // Everything generated from grafana/src, as repository-relative path → file content.
 // generate.ts writes these files; test/grafana/generated.test.ts fails while any is stale.
+// docs/alerts.md and docs/runbooks/*.md are only partly generated: a block between markers.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ALERTMANAGER_CONFIG_PATH, ALERTMANAGER_HEADER, alertmanagerConfigYaml, NOTIFICATION_TEMPLATE, routingTable, TEMPLATE_PATH } from './alertmanager';
+import { ALERTMANAGER_CONFIG_PATH, ALERTMANAGER_HEADER, alertmanagerConfigYaml, INHIBITIONS, NOTIFICATION_TEMPLATE, routingTable, TEMPLATE_PATH } from './alertmanager';
 import { DASHBOARDS } from './dashboards';
 import { PROVISIONING_FILES } from './provisioning';
 import { ANTI_EXAMPLES_HEADER, ANTI_EXAMPLES_PATH, antiExamplesYaml } from './rules/antiExamples';
 import { RULE_FILES } from './rules/definitions';
-import { ruleFileToYaml, runbookPath, runbookUrl } from './rules/model';
+import { ruleFileToYaml, runbookPath, runbookUrl, type AlertingRule } from './rules/model';
 import { RULE_TEST_FILES } from './ruleTests';
 import { renderRuleTestFile } from './ruleTests/model';
 import { toYaml } from './yamlFile';
@@ -23,26 +24,76 @@ export const ALERT_CATALOGUE_PATH = 'docs/alerts.md';
 /** The file holding the generated alert table between the markers (the README links to it); the rest is hand-written. */
 export const ALERT_TABLE_FILES = [ALERT_CATALOGUE_PATH] as const;
 
-const cell = (text: string) => text.replace(/\|/g, '\\|');
+/** Each runbook carries its alert's condition between these markers, at the top of "What it means". */
+export const RUNBOOK_CONDITION_BEGIN = '<!-- BEGIN GENERATED ALERT CONDITION (grafana/src/generate.ts) -->';
+export const RUNBOOK_CONDITION_END = '<!-- END GENERATED ALERT CONDITION -->';
 
-export function alertTableMarkdown(): string {
-  const rows = routingTable().map(({ rule, receiver, inhibitedBy }) => {
-    const quietWhile = inhibitedBy.length === 0 ? '-' : `${inhibitedBy.map((source) => source.alert).join(' or ')} fires (same source)`;
+type RoutingRow = ReturnType<typeof routingTable>[number];
+
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+const inhibitedWhile = ({ inhibitedBy }: RoutingRow) => `${inhibitedBy.map((source) => source.alert).join(' or ')} fires (same source)`;
+/** By name, not identity: the drift test renders edited copies of the rules. */
+const inhibitedTargets = (rule: AlertingRule) =>
+  INHIBITIONS.filter((inhibition) => inhibition.source.alert === rule.alert).flatMap((inhibition) => inhibition.targets.map((target) => target.alert));
+
+export function alertTableMarkdown(rows: readonly RoutingRow[] = routingTable()): string {
+  const lines = rows.map((row) => {
+    const { rule, receiver, inhibitedBy } = row;
+    const quietWhile = inhibitedBy.length === 0 ? '-' : inhibitedWhile(row);
     const runbook = `[${runbookPath(rule).split('/').pop()}](${runbookUrl(rule)})`;
     return `| ${rule.alert} | ${rule.severity} → ${receiver} | ${quietWhile} | ${cell(rule.conditionInWords)} | ${runbook} |`;
   });
-  return ['| Alert | Severity → route | Inhibited while | Fires when | Runbook |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+  return ['| Alert | Severity → route | Inhibited while | Fires when | Runbook |', '| --- | --- | --- | --- | --- |', ...lines].join('\n');
 }
 
-function withAlertTable(path: string, markdown: string): string {
-  const begin = markdown.indexOf(ALERT_TABLE_BEGIN);
-  const end = markdown.indexOf(ALERT_TABLE_END);
-  if (begin < 0 || end < begin) throw new Error(`${path} lacks the ${ALERT_TABLE_BEGIN} / ${ALERT_TABLE_END} markers`);
-  return `${markdown.slice(0, begin + ALERT_TABLE_BEGIN.length)}\n${alertTableMarkdown()}\n${markdown.slice(end)}`;
+/** The facts of one alert for its runbook: the catalogue's sentence, so the runbook's prose need not restate a number. */
+export function runbookConditionMarkdown(row: RoutingRow): string {
+  const { rule, receiver, inhibitedBy } = row;
+  const inhibits = inhibitedTargets(rule);
+  return [
+    `- **Fires when** ${rule.conditionInWords}.`,
+    `- **Severity → route:** ${rule.severity} → ${receiver}.`,
+    `- **Inhibited while:** ${inhibitedBy.length === 0 ? 'never; it always notifies' : inhibitedWhile(row)}.`,
+    ...(inhibits.length === 0 ? [] : [`- **While it fires, these do not notify:** ${inhibits.join(', ')} (same source).`]),
+  ].join('\n');
 }
 
-/** All generated files. `readCurrent` supplies files that are only partly generated (docs/alerts.md). */
-export function renderOutputs(readCurrent: (path: string) => string = (path) => readFileSync(join(REPOSITORY_ROOT, path), 'utf8')): Map<string, string> {
+/** Replaces what lies between `begin` and `end` in a partly generated file; no markers is an error, in check mode too. */
+function withGeneratedBlock(path: string, markdown: string, begin: string, end: string, block: string): string {
+  const from = markdown.indexOf(begin);
+  const to = markdown.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${path} lacks the ${begin} / ${end} markers`);
+  return `${markdown.slice(0, from + begin.length)}\n${block}\n${markdown.slice(to)}`;
+}
+
+type ReadCurrent = (path: string) => string;
+const readFromRepository: ReadCurrent = (path) => readFileSync(join(REPOSITORY_ROOT, path), 'utf8');
+
+/** Every alert's runbook with its generated condition block. Alerts sharing a runbook each get theirs, under their name. */
+export function runbookOutputs(rows: readonly RoutingRow[] = routingTable(), readCurrent: ReadCurrent = readFromRepository): Map<string, string> {
+  const byRunbook = new Map<string, RoutingRow[]>();
+  for (const row of rows) byRunbook.set(runbookPath(row.rule), [...(byRunbook.get(runbookPath(row.rule)) ?? []), row]);
+  const outputs = new Map<string, string>();
+  for (const [path, shared] of byRunbook) {
+    const block =
+      shared.length === 1 ? runbookConditionMarkdown(shared[0]) : shared.map((row) => `**${row.rule.alert}**\n\n${runbookConditionMarkdown(row)}`).join('\n\n');
+    outputs.set(path, withGeneratedBlock(path, readCurrent(path), RUNBOOK_CONDITION_BEGIN, RUNBOOK_CONDITION_END, block));
+  }
+  return outputs;
+}
+
+/** The paths whose file on disk differs from what the code generates: what `generate.ts --check` reports. */
+export function staleOutputs(outputs: Map<string, string>, readCurrent: (path: string) => string | null = readIfExists): string[] {
+  return [...outputs].filter(([path, content]) => readCurrent(path) !== content).map(([path]) => path);
+}
+
+function readIfExists(path: string): string | null {
+  const absolute = join(REPOSITORY_ROOT, path);
+  return existsSync(absolute) ? readFileSync(absolute, 'utf8') : null;
+}
+
+/** All generated files. `readCurrent` supplies files that are only partly generated (docs/alerts.md, the runbooks). */
+export function renderOutputs(readCurrent: ReadCurrent = readFromRepository): Map<string, string> {
   const outputs = new Map<string, string>();
   for (const file of RULE_FILES) {
     outputs.set(file.path, toYaml(ruleFileToYaml(file), `Prometheus rules for jwt-pizza-service. ${GENERATED}\nDefinitions and rationale: grafana/src/rules/definitions.ts; tests: grafana/alerts/tests/.`));
@@ -58,6 +109,7 @@ export function renderOutputs(readCurrent: (path: string) => string = (path) => 
   }
   outputs.set(ALERTMANAGER_CONFIG_PATH, toYaml(alertmanagerConfigYaml(), ALERTMANAGER_HEADER));
   outputs.set(TEMPLATE_PATH, `${NOTIFICATION_TEMPLATE}\n`);
-  for (const path of ALERT_TABLE_FILES) outputs.set(path, withAlertTable(path, readCurrent(path)));
+  for (const path of ALERT_TABLE_FILES) outputs.set(path, withGeneratedBlock(path, readCurrent(path), ALERT_TABLE_BEGIN, ALERT_TABLE_END, alertTableMarkdown()));
+  for (const [path, content] of runbookOutputs(routingTable(), readCurrent)) outputs.set(path, content);
   return outputs;
 }

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderOutputs, REPOSITORY_ROOT } from '../../grafana/src/outputs';
+import { routingTable } from '../../grafana/src/alertmanager';
+import { RUNBOOK_CONDITION_BEGIN, renderOutputs, REPOSITORY_ROOT, runbookOutputs, staleOutputs } from '../../grafana/src/outputs';
+import { allAlerts } from '../../grafana/src/rules/definitions';
+import { runbookPath, type AlertingRule } from '../../grafana/src/rules/model';
 import { parseYaml, toYaml, type YamlValue } from '../../grafana/src/yamlFile';
 
 describe('generated grafana files', () => {
@@ -15,6 +18,37 @@ describe('generated grafana files', () => {
     const parsed = parseYaml(outputs.get(path) as string);
     expect(parsed).not.toBeNull();
     expect(toYaml(parsed as Record<string, YamlValue>)).toBe((outputs.get(path) as string).replace(/^(#.*\n)+/, ''));
+  });
+});
+
+describe('the condition block of each runbook (generated like the alert table of docs/alerts.md)', () => {
+  const readRepository = (path: string) => readFileSync(join(REPOSITORY_ROOT, path), 'utf8');
+
+  /** A scratch copy with a longer keep_firing_for. The sentence changes with it: rules.test.ts requires it to state the rule's value. */
+  function withLongerKeepFiringFor(rule: AlertingRule): AlertingRule {
+    const minutes = Number(/^(\d+)m$/.exec(rule.keepFiringFor ?? '')?.[1]) + 1;
+    return { ...rule, keepFiringFor: `${minutes}m`, conditionInWords: rule.conditionInWords.replace(/keep_firing_for \d+ min/, `keep_firing_for ${minutes} min`) };
+  }
+
+  test('every alert has its runbook among the generated files', () => {
+    const outputs = renderOutputs();
+    for (const rule of allAlerts()) expect(outputs.get(runbookPath(rule))).toContain(RUNBOOK_CONDITION_BEGIN);
+  });
+
+  test('when a copy of the definitions changes keep_firing_for, then the check reports that runbook, and only it', () => {
+    expect(staleOutputs(runbookOutputs())).toEqual([]);
+    const original = allAlerts().find((rule) => rule.alert === 'PizzaPurchaseFailures') as AlertingRule;
+    const changed = withLongerKeepFiringFor(original);
+    expect(changed.conditionInWords).not.toBe(original.conditionInWords);
+
+    const outputs = runbookOutputs(routingTable().map((row) => (row.rule === original ? { ...row, rule: changed } : row)));
+    expect(staleOutputs(outputs)).toEqual([runbookPath(original)]);
+    expect(outputs.get(runbookPath(original))).toContain(changed.conditionInWords);
+  });
+
+  test('when a runbook lacks the markers, then generating and checking fail, naming it', () => {
+    const withoutMarkers = (path: string) => (path === 'docs/runbooks/pizza-invalid-jwt.md' ? '# PizzaInvalidJwt\n\n## What it means\n\nNo block.\n' : readRepository(path));
+    expect(() => renderOutputs(withoutMarkers)).toThrow(`docs/runbooks/pizza-invalid-jwt.md lacks the ${RUNBOOK_CONDITION_BEGIN}`);
   });
 });
 

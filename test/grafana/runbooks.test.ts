@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPOSITORY_ROOT, RUNBOOK_CONDITION_BEGIN, RUNBOOK_CONDITION_END } from '../../grafana/src/outputs';
+import { allAlerts } from '../../grafana/src/rules/definitions';
+import { runbookPath } from '../../grafana/src/rules/model';
+
+// A runbook's prose explains its alert; the numbers of the rule (threshold, window, for, keep_firing_for,
+// minimum counts) are in the generated block only, so a changed rule cannot leave a runbook saying otherwise.
+
+/** A duration, a percentage, or a bound on a count: how a rule's numbers read in prose. */
+const RULE_LIKE_NUMBER = /\d+(?:\.\d+)?(?:\s*%|[\s-]*(?:ms|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b)|\b(?:at least|more than|fewer than|under|over)\s+\d+/gi;
+
+/** Numbers in these sections that are not facts of an alert rule, with where they come from. */
+const NOT_RULE_FACTS: readonly (readonly [phrase: string, why: string])[] = [
+  ['about 32 s', "the factory's throttle chaos holds a call this long"],
+  ['p95 back under 1 s', 'a healthy factory, not the alert threshold'],
+  ['Error ratio under 1%', 'a healthy error ratio, not the alert threshold'],
+  ['*Invalid pizza JWTs (1h)*', 'a panel title'],
+  ['4 minutes of failures, 2 minutes without any traffic, for 45 minutes', 'the 2025-11-26 incident timeline'],
+  ['ioredis reconnects within 2 s', "the Redis client's reconnect delay"],
+  ['sample age under 60 s', 'a healthy telemetry push'],
+];
+
+/** Where a restated rule number would sit: what the alert means, and when it resolves. */
+const CHECKED_SECTIONS = ['What it means', 'Verify recovery'];
+
+const runbooks = [...new Set(allAlerts().map(runbookPath))].map((path) => [path, readFileSync(join(REPOSITORY_ROOT, path), 'utf8')] as const);
+
+function section(markdown: string, title: string): string {
+  const start = markdown.indexOf(`\n## ${title}\n`);
+  if (start < 0) throw new Error(`no "## ${title}" section`);
+  const next = markdown.indexOf('\n## ', start + 1);
+  return markdown.slice(start, next < 0 ? undefined : next);
+}
+
+function withoutGeneratedBlock(text: string): string {
+  const begin = text.indexOf(RUNBOOK_CONDITION_BEGIN);
+  const end = text.indexOf(RUNBOOK_CONDITION_END);
+  return begin < 0 || end < begin ? text : text.slice(0, begin) + text.slice(end + RUNBOOK_CONDITION_END.length);
+}
+
+describe.each(runbooks)('%s', (_path, markdown) => {
+  test('opens "What it means" with the generated condition block', () => {
+    expect(section(markdown, 'What it means').startsWith(`\n## What it means\n\n${RUNBOOK_CONDITION_BEGIN}\n`)).toBe(true);
+  });
+
+  test.each(CHECKED_SECTIONS)('"%s" states no duration, percentage or count bound outside the generated block', (title) => {
+    // One line per paragraph, so an allowed phrase matches across a line break.
+    let prose = withoutGeneratedBlock(section(markdown, title)).replace(/\s+/g, ' ');
+    for (const [phrase] of NOT_RULE_FACTS) prose = prose.split(phrase).join(' ');
+    // HTTP statuses in the plural (503s) are not seconds.
+    prose = prose.replace(/\b[1-5]\d\ds\b/g, ' ');
+    expect(prose.match(RULE_LIKE_NUMBER) ?? []).toEqual([]);
+  });
+});
+
+test('every phrase let through as not a rule fact is still in some runbook (the list does not outlive its reason)', () => {
+  const all = runbooks.map(([, markdown]) => markdown.replace(/\s+/g, ' ')).join('\n');
+  for (const [phrase] of NOT_RULE_FACTS) expect({ phrase, found: all.includes(phrase) }).toEqual({ phrase, found: true });
+});
+
+test('the check catches a restated rule number in prose', () => {
+  const restated = 'It fires above 5% in a 10-minute window, with at least 2 failures, for 1m; keep_firing_for 5 min (about 8 minutes).';
+  expect(restated.match(RULE_LIKE_NUMBER)).toEqual(['5%', '10-minute', 'at least 2', '1m', '5 min', '8 minutes']);
+});
