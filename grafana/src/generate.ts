@@ -1,5 +1,5 @@
-// Writes grafana/alerts, grafana/dashboards, grafana/provisioning, the alert table of docs/alerts.md
-// and the condition block of each runbook (docs/runbooks/) from the TypeScript definitions.
+// Writes grafana/alerts, grafana/dashboards, grafana/provisioning, the generated blocks of docs/alerts.md
+// (alert table, routing tree, page delay, inhibitions) and the condition block of each runbook (docs/runbooks/).
 //   npx tsx grafana/src/generate.ts           write the files
 //   npx tsx grafana/src/generate.ts --check   exit 1 and list the files that are out of date
 

@@ -3,15 +3,14 @@ import { join } from 'node:path';
 import { REPOSITORY_ROOT, RUNBOOK_CONDITION_BEGIN, RUNBOOK_CONDITION_END } from '../../grafana/src/outputs';
 import { allAlerts } from '../../grafana/src/rules/definitions';
 import { runbookPath } from '../../grafana/src/rules/model';
+import { restatedNumbers, RULE_LIKE_NUMBER, type AllowList } from './proseNumbers';
 
 // A runbook's prose explains its alert; the numbers of the rule (threshold, window, for, keep_firing_for,
 // minimum counts) are in the generated block only, so a changed rule cannot leave a runbook saying otherwise.
-
-/** A duration, a percentage, or a bound on a count: how a rule's numbers read in prose. */
-const RULE_LIKE_NUMBER = /\d+(?:\.\d+)?(?:\s*%|[\s-]*(?:ms|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b)|\b(?:at least|more than|fewer than|under|over)\s+\d+/gi;
+// docs/alerts.md has the same check (alertsDoc.test.ts).
 
 /** Numbers in these sections that are not facts of an alert rule, with where they come from. */
-const NOT_RULE_FACTS: readonly (readonly [phrase: string, why: string])[] = [
+const NOT_RULE_FACTS: AllowList = [
   ['about 32 s', "the factory's throttle chaos holds a call this long"],
   ['p95 back under 1 s', 'a healthy factory, not the alert threshold'],
   ['Error ratio under 1%', 'a healthy error ratio, not the alert threshold'],
@@ -45,12 +44,7 @@ describe.each(runbooks)('%s', (_path, markdown) => {
   });
 
   test.each(CHECKED_SECTIONS)('"%s" states no duration, percentage or count bound outside the generated block', (title) => {
-    // One line per paragraph, so an allowed phrase matches across a line break.
-    let prose = withoutGeneratedBlock(section(markdown, title)).replace(/\s+/g, ' ');
-    for (const [phrase] of NOT_RULE_FACTS) prose = prose.split(phrase).join(' ');
-    // HTTP statuses in the plural (503s) are not seconds.
-    prose = prose.replace(/\b[1-5]\d\ds\b/g, ' ');
-    expect(prose.match(RULE_LIKE_NUMBER) ?? []).toEqual([]);
+    expect(restatedNumbers(withoutGeneratedBlock(section(markdown, title)), NOT_RULE_FACTS)).toEqual([]);
   });
 });
 
