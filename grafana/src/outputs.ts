@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { formatSeconds, parseDuration } from '../../scripts/gameday/scale';
 import { configKeys } from '../../src/config/schema';
 import {
   ALERTMANAGER_CONFIG_PATH,
@@ -126,16 +127,7 @@ export function inhibitionTableMarkdown(inhibitions: readonly Inhibition[] = INH
 /** Orders a minute in the 2025-11-26 incident, the rate the page-delay argument of docs/alerts.md is made for (history, not configuration). */
 const INCIDENT_ORDERS_PER_MINUTE = 2;
 
-const durationSeconds = (duration: string) => {
-  const match = /^(\d+)(s|m|h)$/.exec(duration);
-  if (!match) throw new Error(`not a simple duration: ${duration}`);
-  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'];
-};
-const formatSeconds = (seconds: number) => {
-  const minutes = Math.floor(seconds / 60);
-  const rest = seconds % 60;
-  return minutes === 0 ? `${rest}s` : rest === 0 ? `${minutes}m` : `${minutes}m${rest}s`;
-};
+const durationSeconds = (duration: string) => parseDuration(duration) / 1000;
 
 /**
  * From the first failed purchase to the page, at the incident's rate: the failures the volume guard
