@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALERT_CATALOGUE_PATH, REPOSITORY_ROOT } from '../../grafana/src/outputs';
-import { restatedNumbers, type AllowList } from './proseNumbers';
+import { restatedNumbers, section as sectionOf, withoutGeneratedBlocks, type AllowList } from './proseNumbers';
 
 // The prose of docs/alerts.md says why; thresholds, windows and the Alertmanager timing are in its
 // generated blocks (alert table, routing tree, page delay, inhibition table), as in the runbooks.
@@ -21,15 +21,7 @@ const CHECKED_SECTIONS = ['## Design rules (each one proven by a rule test)', '#
 
 const markdown = readFileSync(join(REPOSITORY_ROOT, ALERT_CATALOGUE_PATH), 'utf8');
 
-/** From the heading to the next heading of level 2 or 3. */
-function section(heading: string): string {
-  const start = markdown.indexOf(`\n${heading}\n`);
-  if (start < 0) throw new Error(`${ALERT_CATALOGUE_PATH} has no "${heading}" section`);
-  const next = markdown.slice(start + 1).search(/\n#{2,3} /);
-  return markdown.slice(start, next < 0 ? undefined : start + 1 + next);
-}
-
-const withoutGeneratedBlocks = (text: string) => text.replace(/<!-- BEGIN GENERATED [^>]*-->[\s\S]*?<!-- END GENERATED [^>]*-->/g, ' ');
+const section = (heading: string) => sectionOf(markdown, heading, ALERT_CATALOGUE_PATH);
 
 test.each(CHECKED_SECTIONS)('"%s" of docs/alerts.md states no duration, percentage or count bound outside its generated blocks', (heading) => {
   expect(restatedNumbers(withoutGeneratedBlocks(section(heading)), HISTORY)).toEqual([]);

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPOSITORY_ROOT, RUNBOOK_CONDITION_BEGIN, RUNBOOK_CONDITION_END } from '../../grafana/src/outputs';
+import { REPOSITORY_ROOT, RUNBOOK_CONDITION_BEGIN } from '../../grafana/src/outputs';
 import { allAlerts } from '../../grafana/src/rules/definitions';
 import { runbookPath } from '../../grafana/src/rules/model';
-import { restatedNumbers, RULE_LIKE_NUMBER, type AllowList } from './proseNumbers';
+import { restatedNumbers, RULE_LIKE_NUMBER, section, withoutGeneratedBlocks, type AllowList } from './proseNumbers';
 
 // A runbook's prose explains its alert; the numbers of the rule (threshold, window, for, keep_firing_for,
 // minimum counts) are in the generated block only, so a changed rule cannot leave a runbook saying otherwise.
@@ -25,26 +25,14 @@ const CHECKED_SECTIONS = ['What it means', 'Verify recovery'];
 
 const runbooks = [...new Set(allAlerts().map(runbookPath))].map((path) => [path, readFileSync(join(REPOSITORY_ROOT, path), 'utf8')] as const);
 
-function section(markdown: string, title: string): string {
-  const start = markdown.indexOf(`\n## ${title}\n`);
-  if (start < 0) throw new Error(`no "## ${title}" section`);
-  const next = markdown.indexOf('\n## ', start + 1);
-  return markdown.slice(start, next < 0 ? undefined : next);
-}
 
-function withoutGeneratedBlock(text: string): string {
-  const begin = text.indexOf(RUNBOOK_CONDITION_BEGIN);
-  const end = text.indexOf(RUNBOOK_CONDITION_END);
-  return begin < 0 || end < begin ? text : text.slice(0, begin) + text.slice(end + RUNBOOK_CONDITION_END.length);
-}
-
-describe.each(runbooks)('%s', (_path, markdown) => {
+describe.each(runbooks)('%s', (path, markdown) => {
   test('opens "What it means" with the generated condition block', () => {
-    expect(section(markdown, 'What it means').startsWith(`\n## What it means\n\n${RUNBOOK_CONDITION_BEGIN}\n`)).toBe(true);
+    expect(section(markdown, '## What it means', path).startsWith(`\n## What it means\n\n${RUNBOOK_CONDITION_BEGIN}\n`)).toBe(true);
   });
 
   test.each(CHECKED_SECTIONS)('"%s" states no duration, percentage or count bound outside the generated block', (title) => {
-    expect(restatedNumbers(withoutGeneratedBlock(section(markdown, title)), NOT_RULE_FACTS)).toEqual([]);
+    expect(restatedNumbers(withoutGeneratedBlocks(section(markdown, `## ${title}`, path)), NOT_RULE_FACTS)).toEqual([]);
   });
 });
 
