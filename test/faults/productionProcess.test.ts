@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { startFactorySimulator, type RunningFactorySimulator } from '../../src/factory/simulator';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { redisReachable, requiring } from '../helpers/requirements';
-import { freePort, metricSample, request, ROOT, sleep, tempDir, waitFor } from './support';
+import { freePort, metricSample, request, ROOT, sleep, tempDir } from './support';
 
 // What the image's runtime stage does, without a container engine: `node dist/server.js` with
 // NODE_ENV=production and the environment compose.yaml gives an instance (ports moved to free loopback
@@ -52,6 +52,23 @@ function startProduction(env: Record<string, string>, cwd: string): Running {
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })));
   return { child, output: () => output, exit };
+}
+
+/**
+ * Waits for `probe` while the process runs. A process that exits fails the wait at once; either failure
+ * carries the end of the process's output (a slow start and a crashed worker look alike otherwise).
+ */
+async function whileRunning(running: Running, what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const started = performance.now();
+  const exited = () => running.child.exitCode !== null || running.child.signalCode !== null;
+  while (!(await probe().catch(() => false))) {
+    const waited = Math.round(performance.now() - started);
+    if (exited() || waited > timeoutMs) {
+      const state = exited() ? `exited (${running.child.exitCode ?? running.child.signalCode})` : 'still running';
+      throw new Error(`${what}: not after ${waited} ms; the process is ${state}; its output ends:\n${running.output().slice(-4000)}`);
+    }
+    await sleep(200);
+  }
 }
 
 async function stop(running: Running | undefined): Promise<void> {
@@ -125,7 +142,7 @@ describe('the runtime stage without an engine: node dist/server.js in production
     const direct = await composeEnv({ TRUST_PROXY: 'none' });
     const running = startProduction(direct, dir.path);
     children.push(running);
-    await waitFor('/readyz answers 200', async () => (await request(`http://127.0.0.1:${direct.PORT}`, 'GET', '/readyz', { timeoutMs: 1000 })).status === 200, 30_000, 200);
+    await whileRunning(running, '/readyz answers 200', async () => (await request(`http://127.0.0.1:${direct.PORT}`, 'GET', '/readyz', { timeoutMs: 1000 })).status === 200, 30_000);
     await stop(running);
   });
 
@@ -137,7 +154,7 @@ describe('the runtime stage without an engine: node dist/server.js in production
     children.push(running);
     const base = `http://127.0.0.1:${env.PORT}`;
     const metricsBase = `http://127.0.0.1:${env.METRICS_PORT}`;
-    await waitFor('/readyz answers 200', async () => (await request(base, 'GET', '/readyz', { timeoutMs: 1000 })).status === 200, 30_000, 200);
+    await whileRunning(running, '/readyz answers 200', async () => (await request(base, 'GET', '/readyz', { timeoutMs: 1000 })).status === 200, 30_000);
 
     const [command, ...args] = healthcheckCommand();
     expect(command).toBe('node');
@@ -175,7 +192,7 @@ describe('the runtime stage without an engine: node dist/server.js in production
     const running = startProduction(env, dir.path);
     children.push(running);
     const base = `http://127.0.0.1:${env.PORT}`;
-    await waitFor('both workers listen', async () => (running.output().match(/jwt-pizza-service listening/g) ?? []).length >= 2, 30_000, 200);
+    await whileRunning(running, 'both workers listen', async () => (running.output().match(/jwt-pizza-service listening/g) ?? []).length >= 2, 30_000);
     for (let i = 0; i < 40; i++) expect((await request(base, 'GET', '/api/order/menu')).status).toBe(200);
     const scrape = await request(`http://127.0.0.1:${env.METRICS_PORT}`, 'GET', '/metrics');
     expect(scrape.status).toBe(200);
