@@ -105,9 +105,8 @@ export function createApp(deps: AppDeps): { app: Express; ctx: AppContext; metri
   app.get('/', (_req, res) => {
     res.json({ message: 'welcome to JWT Pizza', version });
   });
-  for (const { prefix, router } of apiRouters(ctx, catalogue)) {
-    app.use(prefix, router);
-  }
+  apiRouters(ctx, catalogue);
+  app.use(catalogue.handler);
   app.use(docsRouter(catalogue, version, deps.factoryPublicUrl));
   app.use(unknownEndpoint(metrics, logger));
   app.use(errorHandler(logger));

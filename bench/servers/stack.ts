@@ -6,15 +6,15 @@
  *   0 bare Express 5, the answer written as the service writes it (sendJson)
  *   1 requestId        2 observeRequests (metrics + access line)   3 securityHeaders   4 cors
  *   5 generalRateLimit (memory store)   6 jsonBody   7 the service's routing: the app-level routes before the
- *   routers, and the answer from a catalogue route in a router mounted at /api/order, beside the auth and user
- *   routers (as src/app.ts mounts them)
+ *   routers, and the answer from a catalogue route registered after some auth and user routes (the catalogue's
+ *   one router, as src/app.ts mounts it)
  */
 import { join } from 'node:path';
 import express, { type RequestHandler } from 'express';
 
 const dist = join(__dirname, '..', '..', 'dist');
 const middleware = require(join(dist, 'shared/http/middleware.js')) as Record<string, (...args: unknown[]) => RequestHandler>;
-const routes = require(join(dist, 'shared/http/routes.js')) as { sendJson(res: unknown, status: number, text: string): void; RouteCatalogue: new () => { router(prefix: string, specs: unknown[]): { prefix: string; router: express.Router } }; RawJson: new (text: string) => unknown };
+const routes = require(join(dist, 'shared/http/routes.js')) as { sendJson(res: unknown, status: number, text: string): void; RouteCatalogue: new () => { handler: express.Router; router(prefix: string, specs: unknown[]): { prefix: string } }; RawJson: new (text: string) => unknown };
 const { createMetrics } = require(join(dist, 'shared/metrics/metrics.js')) as { createMetrics(): unknown };
 const { createLogger } = require(join(dist, 'shared/logging/logger.js')) as { createLogger(options: { level: string }): unknown };
 const { createMemoryRateLimitStore } = require(join(dist, 'shared/rateLimit/store.js')) as { createMemoryRateLimitStore(): unknown };
@@ -48,12 +48,10 @@ if (layers >= 7) {
   app.get('/', (_req, res) => void res.json({ message: 'welcome' }));
   const catalogue = new routes.RouteCatalogue();
   const other = (prefix: string, paths: string[]) => catalogue.router(prefix, paths.map((path) => ({ method: 'GET', path, auth: 'none', description: path, handle: () => ({}) })));
-  const mounted = [
-    other('/api/auth', ['/', '/other']),
-    other('/api/user', ['/me', '/', '/:userId']),
-    catalogue.router('/api/order', [{ method: 'GET', path: '/menu', auth: 'none', description: 'menu', handle: () => new routes.RawJson(MENU) }]),
-  ];
-  for (const { prefix, router } of mounted) app.use(prefix, router);
+  other('/api/auth', ['/', '/other']);
+  other('/api/user', ['/me', '/', '/:userId']);
+  catalogue.router('/api/order', [{ method: 'GET', path: '/menu', auth: 'none', description: 'menu', handle: () => new routes.RawJson(MENU) }]);
+  app.use(catalogue.handler);
 } else {
   app.get('/api/order/menu', (_req, res) => routes.sendJson(res, 200, MENU));
 }

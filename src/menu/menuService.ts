@@ -24,6 +24,12 @@ export class MenuCache {
     return (await this.entry()).json;
   }
 
+  /** The menu's JSON while the cached copy is fresh, else undefined (then `json()` reads it). */
+  freshJson(): string | undefined {
+    const cached = this.cached;
+    return cached && this.ctx.now() - cached.at < this.ttlMs ? cached.json : undefined;
+  }
+
   /** The menu items with these ids; ids that are not on the menu are absent from the map. */
   async itemsByIds(ids: number[]): Promise<Map<number, PricedMenuItem>> {
     let entry = await this.entry();

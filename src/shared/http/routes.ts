@@ -50,10 +50,9 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: str
   throw badRequest(`invalid ${field}: ${issue.message}`);
 }
 
-/** Routes served under one path prefix: the app mounts the router there, so requests for other prefixes skip all of its routes. */
+/** The routes of one path prefix, as registered in the catalogue (which serves them all from one router). */
 export interface MountedRoutes {
   prefix: string;
-  router: Router;
 }
 
 function carriesToken(result: unknown): boolean {
@@ -68,20 +67,76 @@ export function sendJson(res: Response, status: number, text: string): void {
   res.end(text);
 }
 
+/** What the catalogue uses of a route of Express's router (router's Route and Layer, which have no types). */
+interface DispatchableRoute {
+  path: string;
+  methods: Record<string, boolean>;
+  _handlesMethod(method: string): boolean;
+  dispatch(req: Request, res: Response, done: NextFunction): void;
+}
+interface RouterLayer {
+  route?: DispatchableRoute;
+  match(path: string): unknown;
+}
+
+/** A route path with nothing to match but itself (no parameter, wildcard, optional part or escape). */
+const STATIC_PATH = /^[\w/.~-]+$/;
+
 /**
  * Registers routes from declarative specs and records each for /api/docs and the OpenAPI document,
  * so the docs cannot drift from what is served.
+ *
+ * Every route is registered, under its full path and in the order given, on one router. `handler` (which
+ * the app mounts once) answers a request whose method and path are exactly those of a route with a fixed
+ * path (GET /api/order/menu) from a map, by that route's own dispatch: Express's router would first have
+ * tried each earlier route's pattern in turn. A route is in the map only when no earlier route could take
+ * the same request, so the map answers exactly as the router would; every other request (parameters, a
+ * trailing slash, another letter case, HEAD) goes through the router.
  */
 export class RouteCatalogue {
   readonly routes: RouteDoc[] = [];
+  private readonly all: Router = Router();
+  private exact?: Map<string, DispatchableRoute>;
 
-  /** A router for `prefix` whose spec paths are relative to it. */
+  /** Carries the router's `stack`, as a mounted Router does, for whatever lists the app's routes. */
+  readonly handler: RequestHandler = Object.assign(
+    (req: Request, res: Response, next: NextFunction) => {
+      const route = (this.exact ??= this.exactRoutes()).get(`${req.method} ${req.path}`);
+      if (route === undefined) return this.all(req, res, next);
+      req.params = {};
+      route.dispatch(req, res, next);
+    },
+    { stack: (this.all as unknown as { stack: RouterLayer[] }).stack },
+  );
+
+  private exactRoutes(): Map<string, DispatchableRoute> {
+    const layers = (this.all as unknown as { stack: RouterLayer[] }).stack;
+    const exact = new Map<string, DispatchableRoute>();
+    layers.forEach((layer, index) => {
+      const route = layer.route;
+      if (!route || !STATIC_PATH.test(route.path)) return;
+      for (const name of Object.keys(route.methods)) {
+        const method = name.toUpperCase();
+        if (method === '_ALL' || method === 'HEAD') continue;
+        const key = `${method} ${route.path}`;
+        const earlier = layers.slice(0, index).some((other) => other.route?._handlesMethod(method) && other.match(route.path));
+        if (!earlier && !exact.has(key)) exact.set(key, route);
+      }
+    });
+    return exact;
+  }
+
+  /** Registers `specs` under `prefix` (spec paths are relative to it). */
   router(prefix: string, specs: RouteSpec<any, any, any>[]): MountedRoutes {
-    const router = Router();
     for (const spec of specs) {
       const fullPath = (prefix + spec.path).replace(/(.)\/$/, '$1');
       this.routes.push({ ...spec, path: fullPath });
-      const handler = async (req: Request, res: Response, _next: NextFunction) => {
+      const answer = (req: Request, res: Response, result: unknown): void => {
+        // Answers for a signed-in caller, or carrying a token, must not be kept by a browser or proxy cache.
+        if (spec.auth !== 'none' || req.headers.authorization !== undefined || carriesToken(result)) res.setHeader('Cache-Control', 'no-store');
+        sendJson(res, spec.status ?? 200, result instanceof RawJson ? result.text : JSON.stringify(result));
+      };
+      const handler = (req: Request, res: Response, _next: NextFunction): Promise<void> | void => {
         // Only what the spec declares is read: `req.query` parses the query string on first access.
         const body = spec.body ? parseOrThrow(spec.body, req.body ?? {}, 'body') : req.body;
         // The access log keeps only what the schema accepted, bounded (never the raw body).
@@ -93,18 +148,19 @@ export class RouteCatalogue {
           req,
           res,
         };
-        const result = await spec.handle(input);
-        // Answers for a signed-in caller, or carrying a token, must not be kept by a browser or proxy cache.
-        if (spec.auth !== 'none' || req.headers.authorization !== undefined || carriesToken(result)) res.setHeader('Cache-Control', 'no-store');
-        sendJson(res, spec.status ?? 200, result instanceof RawJson ? result.text : JSON.stringify(result));
+        const result = spec.handle(input);
+        // A handler with its answer at hand (a cached read) is answered in this turn, without a promise.
+        // Express sends a throw here, or a rejection of the returned promise, to the error handler.
+        if (result instanceof Promise) return result.then((value: unknown) => answer(req, res, value));
+        answer(req, res, result);
       };
       const method = spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
-      const route = router.route(spec.path);
+      const route = this.all.route(fullPath);
       route[method](...(spec.before ?? []), handler);
       // The metrics' route label, kept on the route (req.route) so that it is right on error answers too.
       Object.assign(route, { label: fullPath });
     }
-    return { prefix, router };
+    return { prefix };
   }
 }
 

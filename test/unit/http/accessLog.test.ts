@@ -78,7 +78,7 @@ describe('access log lines pushed to Loki', () => {
     });
     const logger = createLogger({ level: 'info', streams: [loki.stream], destination: { write: (line: string) => void stdout.push(line) } as never });
     const catalogue = new RouteCatalogue();
-    const { prefix, router } = catalogue.router('/api/auth', [
+    catalogue.router('/api/auth', [
       {
         method: 'POST',
         path: '/',
@@ -91,7 +91,7 @@ describe('access log lines pushed to Loki', () => {
     const app = express();
     app.use(chain(requestId(), observeRequests(metrics, logger)));
     app.use(jsonBody({ limit: '1mb', timeoutMs: 5000 }));
-    app.use(prefix, router);
+    app.use(catalogue.handler);
     app.use(errorHandler(logger));
     return { http: supertest(app), pushed, stdout, flush: () => loki.flush(), stop: () => loki.stop(100) };
   }
