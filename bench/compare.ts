@@ -7,7 +7,8 @@
  * A separate process seeds a small dataset through the API and is stopped before anything is measured: the
  * process that seeds is itself slower afterwards (it has served orders: ~4% more CPU per menu request), which would be charged
  * to whichever variant did it. The variants then take turns, in alternating order, and each run's CPU per
- * request is compared with the first variant's run of the same round: on this shared machine a process's
+ * request is compared with the first variant's run of the same round (the process tree's RSS at the end of each
+ * run is reported beside it): on this shared machine a process's
  * figure moves more between minutes than between two processes measured seconds apart. `--profile` writes
  * a V8 CPU profile of each variant into $TMPDIR/jwt-pizza-profiles/ (summarize with bench/profile.ts --file).
  */
@@ -112,7 +113,7 @@ async function main() {
     const shape = SCENARIO_SHAPES[scenario](data);
     for (const v of variants) await runLoad({ ...shape, url: servers.get(v.name)!.url, connections, duration: 2 });
 
-    const runs = new Map(variants.map((v) => [v.name, [] as { cpu: number; main: number; others: number; rps: number }[]]));
+    const runs = new Map(variants.map((v) => [v.name, [] as { cpu: number; main: number; others: number; rps: number; rss: number }[]]));
     for (let round = 1; round <= rounds; round++) {
       const order = round % 2 ? variants : [...variants].reverse();
       for (const v of order) {
@@ -121,9 +122,10 @@ async function main() {
         const [cpu0, threads0] = [server.cpuSeconds(), threadCpuSeconds(server.pid)];
         const result = await runLoad({ ...shape, url: server.url, connections, duration });
         const [cpu1, threads1] = [server.cpuSeconds(), threadCpuSeconds(server.pid)];
+        const rss = server.rss();
         const per = (seconds: number) => (1000 * seconds) / Math.max(1, result.total);
         if (result.errors || result.non2xx) console.warn(`${v.name}: ${result.errors} errors, ${result.non2xx} non-2xx in round ${round}`);
-        runs.get(v.name)!.push({ cpu: per(cpu1 - cpu0), main: per(threads1.main - threads0.main), others: per(threads1.others - threads0.others), rps: result.reqPerSec });
+        runs.get(v.name)!.push({ cpu: per(cpu1 - cpu0), main: per(threads1.main - threads0.main), others: per(threads1.others - threads0.others), rps: result.reqPerSec, rss });
       }
       console.log(`round ${round}/${rounds}: ${variants.map((v) => `${v.name} ${runs.get(v.name)!.at(-1)!.cpu.toFixed(3)}`).join('  ')} ms/req`);
     }
@@ -132,7 +134,7 @@ async function main() {
     console.log(`\n${scenario} on ${backend}, ${rounds} rounds of ${duration} s at ${connections} connections, CPU ms per request (median):`);
     for (const v of variants) {
       const own = runs.get(v.name)!;
-      const line = `${v.name.padEnd(14)} ${median(own.map((r) => r.cpu)).toFixed(3)} (main thread ${median(own.map((r) => r.main)).toFixed(3)}, other threads ${median(own.map((r) => r.others)).toFixed(3)}), ${median(own.map((r) => r.rps)).toFixed(0)} req/s`;
+      const line = `${v.name.padEnd(14)} ${median(own.map((r) => r.cpu)).toFixed(3)} (main thread ${median(own.map((r) => r.main)).toFixed(3)}, other threads ${median(own.map((r) => r.others)).toFixed(3)}), ${median(own.map((r) => r.rps)).toFixed(0)} req/s, RSS at the end of a run ${mib(median(own.map((r) => r.rss)))} (max ${mib(Math.max(...own.map((r) => r.rss)))})`;
       if (v === variants[0]) {
         console.log(line);
         continue;
@@ -147,6 +149,8 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 if (require.main === module) {
   main().catch((error: unknown) => {
