@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { startFactorySimulator, type RunningFactorySimulator } from '../../src/factory/simulator';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { redisReachable, requiring } from '../helpers/requirements';
-import { freePort, metricSample, request, ROOT, sleep, tempDir } from './support';
+import { freePort, metricSample, request, ROOT, sleep, tempDir, waitFor } from './support';
 
 // What the image's runtime stage does, without a container engine: `node dist/server.js` with
 // NODE_ENV=production and the environment compose.yaml gives an instance (ports moved to free loopback
@@ -54,25 +54,23 @@ function startProduction(env: Record<string, string>, cwd: string): Running {
   return { child, output: () => output, exit };
 }
 
+const exited = (running: Running) => running.child.exitCode !== null || running.child.signalCode !== null;
+
 /**
- * Waits for `probe` while the process runs. A process that exits fails the wait at once; either failure
- * carries the end of the process's output (a slow start and a crashed worker look alike otherwise).
+ * waitFor, failing at once when the process exits; either failure carries the process's state and the end
+ * of its output (a slow start and a crashed worker look alike otherwise).
  */
 async function whileRunning(running: Running, what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const started = performance.now();
-  const exited = () => running.child.exitCode !== null || running.child.signalCode !== null;
-  while (!(await probe().catch(() => false))) {
-    const waited = Math.round(performance.now() - started);
-    if (exited() || waited > timeoutMs) {
-      const state = exited() ? `exited (${running.child.exitCode ?? running.child.signalCode})` : 'still running';
-      throw new Error(`${what}: not after ${waited} ms; the process is ${state}; its output ends:\n${running.output().slice(-4000)}`);
-    }
-    await sleep(200);
+  try {
+    await waitFor(what, probe, timeoutMs, 200, () => exited(running));
+  } catch (error) {
+    const state = exited(running) ? `exited (${running.child.exitCode ?? running.child.signalCode})` : 'still running';
+    throw new Error(`${(error as Error).message}; the process is ${state}; its output ends:\n${running.output().slice(-4000)}`);
   }
 }
 
 async function stop(running: Running | undefined): Promise<void> {
-  if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
+  if (!running || exited(running)) return;
   running.child.kill('SIGKILL');
   await running.exit;
 }

@@ -136,11 +136,13 @@ async function waitForPortClosed(port: number, timeoutMs: number): Promise<void>
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
+/** Polls `probe` until it gives a value; `gaveUp` (as in waitForPort: the process meant to answer exited) fails the wait at once. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100, gaveUp: () => boolean = () => false): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
     if (value) return value;
+    if (gaveUp()) throw new Error(`${what}: gave up after ${timeoutMs - (deadline - Date.now())} ms`);
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(everyMs);
   }
