@@ -14,7 +14,7 @@ import express, { type RequestHandler } from 'express';
 
 const dist = join(__dirname, '..', '..', 'dist');
 const middleware = require(join(dist, 'shared/http/middleware.js')) as Record<string, (...args: unknown[]) => RequestHandler>;
-const routes = require(join(dist, 'shared/http/routes.js')) as { sendJson(res: unknown, status: number, text: string): void; RouteCatalogue: new () => { handler: express.Router; router(prefix: string, specs: unknown[]): { prefix: string } }; RawJson: new (text: string) => unknown };
+const routes = require(join(dist, 'shared/http/routes.js')) as { sendJson(res: unknown, status: number, text: string): void; RouteCatalogue: new () => { handler: RequestHandler; router(prefix: string, specs: unknown[]): { prefix: string } }; RawJson: new (text: string) => unknown };
 const { createMetrics } = require(join(dist, 'shared/metrics/metrics.js')) as { createMetrics(): unknown };
 const { createLogger } = require(join(dist, 'shared/logging/logger.js')) as { createLogger(options: { level: string }): unknown };
 const { createMemoryRateLimitStore } = require(join(dist, 'shared/rateLimit/store.js')) as { createMemoryRateLimitStore(): unknown };

@@ -26,8 +26,12 @@ export class MenuCache {
 
   /** The menu's JSON while the cached copy is fresh, else undefined (then `json()` reads it). */
   freshJson(): string | undefined {
+    return this.fresh()?.json;
+  }
+
+  private fresh(): Entry | undefined {
     const cached = this.cached;
-    return cached && this.ctx.now() - cached.at < this.ttlMs ? cached.json : undefined;
+    return cached && this.ctx.now() - cached.at < this.ttlMs ? cached : undefined;
   }
 
   /** The menu items with these ids; ids that are not on the menu are absent from the map. */
@@ -45,8 +49,9 @@ export class MenuCache {
   }
 
   private async entry(): Promise<Entry> {
+    const fresh = this.fresh();
+    if (fresh) return fresh;
     const now = this.ctx.now();
-    if (this.cached && now - this.cached.at < this.ttlMs) return this.cached;
     // One database read however many requests arrive while it is in flight.
     this.loading ??= listMenu(this.ctx.db)
       .then((items) => {

@@ -96,6 +96,7 @@ const STATIC_PATH = /^[\w/.~-]+$/;
 export class RouteCatalogue {
   readonly routes: RouteDoc[] = [];
   private readonly all: Router = Router();
+  private readonly layers = (this.all as unknown as { stack: RouterLayer[] }).stack;
   private exact?: Map<string, DispatchableRoute>;
 
   /** Carries the router's `stack`, as a mounted Router does, for whatever lists the app's routes. */
@@ -106,11 +107,11 @@ export class RouteCatalogue {
       req.params = {};
       route.dispatch(req, res, next);
     },
-    { stack: (this.all as unknown as { stack: RouterLayer[] }).stack },
+    { stack: this.layers },
   );
 
   private exactRoutes(): Map<string, DispatchableRoute> {
-    const layers = (this.all as unknown as { stack: RouterLayer[] }).stack;
+    const layers = this.layers;
     const exact = new Map<string, DispatchableRoute>();
     layers.forEach((layer, index) => {
       const route = layer.route;
