@@ -59,11 +59,8 @@ function fullPath(req: Request): string {
 
 /** The route template (never the raw URL) keeps metric labels bounded: `/api/franchise/:franchiseId`. */
 export function routeLabel(req: Request): string {
-  // A catalogued route carries its full template (see RouteCatalogue): when a request fails inside a
-  // mounted router, the error leaves the router, which restores req.baseUrl to '' before the answer.
-  const label = (req.route as { label?: string } | undefined)?.label;
-  if (label !== undefined) return label;
-  // Routes outside the catalogue (health, metrics, docs) are registered on the app itself.
+  // The catalogue registers every API route under its full path, as the app does its own (health,
+  // metrics, docs): the route's path is its template, on error answers too.
   const path = req.route?.path;
   return typeof path === 'string' ? req.baseUrl + path : 'unmatched';
 }

@@ -158,8 +158,6 @@ export class RouteCatalogue {
       const method = spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
       const route = this.all.route(fullPath);
       route[method](...(spec.before ?? []), handler);
-      // The metrics' route label, kept on the route (req.route) so that it is right on error answers too.
-      Object.assign(route, { label: fullPath });
     }
     return { prefix };
   }

@@ -15,13 +15,13 @@ function tableRows(markdown: string): string[] {
   return [...markdown.matchAll(/^\| (GET|POST|PUT|DELETE) \| `([^`]+)` \|/gm)].map((m) => `${m[1]} ${m[2]}`);
 }
 
-type Layer = { route?: { path: string; label?: string; methods: Record<string, boolean> }; handle: { stack?: Layer[] } };
+type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle: { stack?: Layer[] } };
 
 /** `METHOD path` of every route an Express app serves, mounted routers included (their routes carry their full path as `label`). */
 function servedRoutes(stack: Layer[]): string[] {
   return stack.flatMap((layer) => {
     if (layer.route) {
-      const path = layer.route.label ?? layer.route.path;
+      const path = layer.route.path;
       return Object.keys(layer.route.methods).map((method) => `${method.toUpperCase()} ${path}`);
     }
     return layer.handle.stack ? servedRoutes(layer.handle.stack) : [];
