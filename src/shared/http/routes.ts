@@ -62,8 +62,8 @@ function carriesToken(result: unknown): boolean {
 /** Sends serialized JSON straight to the socket: Express's res.send (type lookup, freshness check) costs more than the work of a cached read. */
 export function sendJson(res: Response, status: number, text: string): void {
   res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
   res.end(text);
 }
 
@@ -134,7 +134,7 @@ export class RouteCatalogue {
       this.routes.push({ ...spec, path: fullPath });
       const answer = (req: Request, res: Response, result: unknown): void => {
         // Answers for a signed-in caller, or carrying a token, must not be kept by a browser or proxy cache.
-        if (spec.auth !== 'none' || req.headers.authorization !== undefined || carriesToken(result)) res.setHeader('Cache-Control', 'no-store');
+        if (spec.auth !== 'none' || req.headers.authorization !== undefined || carriesToken(result)) res.setHeader('cache-control', 'no-store');
         sendJson(res, spec.status ?? 200, result instanceof RawJson ? result.text : JSON.stringify(result));
       };
       const handler = (req: Request, res: Response, _next: NextFunction): Promise<void> | void => {
