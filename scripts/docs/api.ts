@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listRoutes } from '../../src/apiRoutes';
+import { SECURITY_HEADERS } from '../../src/shared/http/middleware';
 import type { AuthRequirement, RouteDoc } from '../../src/shared/http/routes';
 
 type RouteGroup = { prefix: string; routes: RouteDoc[] };
@@ -73,6 +74,15 @@ export function renderApiReference(groups: RouteGroup[] = listRoutes()): string 
     '| Method | Path | Description |',
     '| --- | --- | --- |',
     ...SERVICE_ENDPOINTS.map((r) => `| ${r.method} | \`${r.path}\` | ${cell(r.description)} |`),
+    '',
+    '## Security headers',
+    '',
+    'Every answer on the service port carries these (`SECURITY_HEADERS` in `src/shared/http/middleware.ts`), besides `X-Request-Id` and `Vary: Origin`;',
+    'no `X-Powered-By` and no `ETag`. Answers for a signed-in caller, or carrying a token, also carry `Cache-Control: no-store`.',
+    '',
+    '| Header | Value |',
+    '| --- | --- |',
+    ...SECURITY_HEADERS.map(([name, value]) => `| \`${name}\` | \`${cell(value)}\` |`),
     '',
   ].join('\n');
 }
